@@ -110,8 +110,10 @@ func mountsBelow(t *testing.T, dirs ...string) []string {
 }
 
 // newNetnsFile creates a network namespace kept alive by a bind mount at
-// path, as the CRI does under /run/netns. The thread that created it is
-// discarded rather than returned to Go's pool in the wrong namespace.
+// path, as the CRI does under /run/netns. The creating thread goes back to
+// the host namespace afterwards; left behind (Go keeps the main thread even
+// when a locked goroutine exits), later netlink sockets opened on it would
+// see the wrong namespace.
 func newNetnsFile(t *testing.T, path string) {
 	t.Helper()
 	if err := os.WriteFile(path, nil, 0o444); err != nil {
@@ -120,12 +122,24 @@ func newNetnsFile(t *testing.T, path string) {
 	done := make(chan error)
 	go func() {
 		runtime.LockOSThread()
+		self := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
+		orig, err := os.Open(self)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			done <- err
 			return
 		}
-		self := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
-		done <- unix.Mount(self, path, "", unix.MS_BIND, "")
+		err = unix.Mount(self, path, "", unix.MS_BIND, "")
+		if err2 := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err2 != nil {
+			done <- errors.Join(err, err2) // thread stays locked and is discarded
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- err
 	}()
 	if err := <-done; err != nil {
 		t.Fatalf("creating netns at %s: %v", path, err)

@@ -477,18 +477,31 @@ func TestRecordsFileTypesOnTempDir(t *testing.T) {
 
 // inFreshNetns runs f on a thread moved into a new network namespace, where
 // /proc/sys/net belongs to that namespace, so sysctls can be changed without
-// touching the host. The thread is discarded afterwards.
+// touching the host. The thread is moved back afterwards: were it the main
+// thread, Go would keep it, and /proc/self/net would then show the wrong
+// namespace to later tests.
 func inFreshNetns(t *testing.T, f func()) {
 	t.Helper()
 	requireRoot(t)
 	done := make(chan error)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		runtime.LockOSThread()
+		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			done <- fmt.Errorf("unshare: %w", err)
 			return
 		}
 		f()
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("returning to the host netns: %w", err) // thread stays locked and is discarded
+			return
+		}
+		runtime.UnlockOSThread()
 		done <- nil
 	}()
 	if err := <-done; err != nil {
