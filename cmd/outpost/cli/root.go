@@ -15,6 +15,8 @@ func NewRoot() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newCheckCmd(),
+		newResetCmd(),
 	)
 	return root
 }
