@@ -14,7 +14,9 @@ func TestPreflightPortsFollowConfig(t *testing.T) {
 		want   string
 	}{
 		{"defaults", func(*config.Config) {}, "[6443 10250 10256 10249 10259 10257 5000 8443 9190]"},
-		{"moved ports", func(c *config.Config) { c.APIServerPort, c.RegistryPort, c.ConsolePort, c.MonitoringPort = 7443, 5001, 9443, 9191 },
+		{"moved ports", func(c *config.Config) {
+			c.APIServerPort, c.RegistryPort, c.ConsolePort, c.MonitoringPort = 7443, 5001, 9443, 9191
+		},
 			"[7443 10250 10256 10249 10259 10257 5001 9443 9191]"},
 		{"disabled components", func(c *config.Config) {
 			c.Disable = []string{config.ComponentRegistry, config.ComponentConsole, config.ComponentMonitoring}
