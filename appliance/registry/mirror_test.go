@@ -43,7 +43,6 @@ func TestResolveRef(t *testing.T) {
 
 const sixtyFour = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-
 func TestMirrorRepositoryMatchesResolveRef(t *testing.T) {
 	// A mirror request and a bundle import of the same reference must
 	// land in the same repository.

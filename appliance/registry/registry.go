@@ -45,13 +45,13 @@ const DefaultGCGracePeriod = time.Hour
 // Registry is the local OCI registry: the distribution server over Store,
 // with Outpost's authentication, mirror mapping and garbage collection.
 type Registry struct {
-	cfg     Config
-	logger  *slog.Logger
-	store   *Store
-	users   *Users
-	sources *Sources
-	metrics *metrics
-	handler http.Handler
+	cfg      Config
+	logger   *slog.Logger
+	store    *Store
+	users    *Users
+	sources  *Sources
+	metrics  *metrics
+	handler  http.Handler
 	closeApp func() error
 
 	// gcGate orders manifest pushes (readers) against the start of a

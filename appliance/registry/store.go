@@ -33,7 +33,7 @@ type Store struct {
 	root string // dir/docker/registry/v2
 
 	mu      sync.Mutex
-	pins    map[digest.Digest]int // blobs an import is using; GC never deletes them
+	pins    map[digest.Digest]int  // blobs an import is using; GC never deletes them
 	touched map[digest.Digest]bool // blobs named by requests while a GC runs; nil when no GC runs
 	gcMu    sync.Mutex             // one GC at a time
 }
