@@ -68,6 +68,9 @@ func (reg *Registry) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 	}
 	res.ManifestsRemoved = removed
 	res.BlobsInUse = len(marked)
+	if reg.afterMark != nil {
+		reg.afterMark()
+	}
 
 	blobsDir := filepath.Join(s.root, "blobs", "sha256")
 	prefixes, err := os.ReadDir(blobsDir)

@@ -57,6 +57,8 @@ type Registry struct {
 	// gcGate orders manifest pushes (readers) against the start of a
 	// garbage collection and image removal (writers).
 	gcGate sync.RWMutex
+	// afterMark, when set by tests, runs between GC's mark and sweep.
+	afterMark func()
 }
 
 // New prepares the registry stored in cfg.Dir, with its accounts and
