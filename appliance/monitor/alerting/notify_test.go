@@ -60,7 +60,9 @@ func TestBots(t *testing.T) {
 	}{
 		{
 			name: "wecom markdown",
-			rc:   func(u string) settings.Receiver { return settings.Receiver{Name: "w", WeCom: &settings.Bot{URL: settings.Secret(u)}} },
+			rc: func(u string) settings.Receiver {
+				return settings.Receiver{Name: "w", WeCom: &settings.Bot{URL: settings.Secret(u)}}
+			},
 			check: func(r *http.Request, body map[string]any) string {
 				md, _ := body["markdown"].(map[string]any)
 				content, _ := md["content"].(string)
@@ -73,7 +75,9 @@ func TestBots(t *testing.T) {
 		},
 		{
 			name: "wecom refusal is an error",
-			rc:   func(u string) settings.Receiver { return settings.Receiver{Name: "w", WeCom: &settings.Bot{URL: settings.Secret(u)}} },
+			rc: func(u string) settings.Receiver {
+				return settings.Receiver{Name: "w", WeCom: &settings.Bot{URL: settings.Secret(u)}}
+			},
 			check: func(*http.Request, map[string]any) string {
 				return `{"errcode":93000,"errmsg":"invalid webhook url"}`
 			},
