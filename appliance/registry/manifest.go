@@ -224,14 +224,24 @@ func (s *Store) LinkImage(repo, tag string, tree *ImageTree) error {
 	if tag == "" {
 		return nil
 	}
+	return s.Tag(repo, tag, tree.Root.Digest)
+}
+
+// Tag points repo:tag at the manifest d, which repo must already link.
+func (s *Store) Tag(repo, tag string, d digest.Digest) error {
+	if err := ValidateRepository(repo); err != nil {
+		return err
+	}
 	if err := ValidateTag(tag); err != nil {
 		return err
 	}
-	root := tree.Root.Digest
-	if err := writeLink(s.tagIndexPath(repo, tag, root), root); err != nil {
+	if !s.HasManifest(repo, d) {
+		return fmt.Errorf("tagging %s:%s: manifest %s is not linked in %s", repo, tag, d, repo)
+	}
+	if err := writeLink(s.tagIndexPath(repo, tag, d), d); err != nil {
 		return fmt.Errorf("tagging %s:%s: %w", repo, tag, err)
 	}
-	if err := writeLink(s.tagCurrentPath(repo, tag), root); err != nil {
+	if err := writeLink(s.tagCurrentPath(repo, tag), d); err != nil {
 		return fmt.Errorf("tagging %s:%s: %w", repo, tag, err)
 	}
 	return nil

@@ -413,5 +413,14 @@ func readLink(path string) (digest.Digest, error) {
 	return d, nil
 }
 
+// FreeBytes reports the space available to the registry's storage.
+func (s *Store) FreeBytes() (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(s.dir, &st); err != nil {
+		return 0, fmt.Errorf("checking free space in %s: %w", s.dir, err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
 // isNotExist reports a missing file or directory.
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
