@@ -1,0 +1,238 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/outpost-platform/outpost/appliance/console/problem"
+	"github.com/outpost-platform/outpost/appliance/console/tenancy"
+	"github.com/outpost-platform/outpost/appliance/monitor/settings"
+)
+
+// listAlerts returns the alerts the caller may see: platform admins all,
+// others those labelled with one of their projects' namespaces.
+func (s *Console) listAlerts(ctx context.Context, a *tenancy.Access) ([]Alert, error) {
+	var all []Alert
+	if s.deps.Alerting != nil {
+		var err error
+		if all, err = s.deps.Alerting.Alerts(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		data, err := s.promGet(ctx, "/api/v1/alerts", nil)
+		if err != nil {
+			return nil, err
+		}
+		var body struct {
+			Alerts []struct {
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+				State       string            `json:"state"`
+				ActiveAt    time.Time         `json:"activeAt"`
+				Value       string            `json:"value"`
+			} `json:"alerts"`
+		}
+		if err := json.Unmarshal(data, &body); err != nil {
+			return nil, fmt.Errorf("decoding alerts: %w", err)
+		}
+		for _, al := range body.Alerts {
+			all = append(all, Alert{Name: al.Labels["alertname"], State: al.State, Severity: al.Labels["severity"], Labels: al.Labels,
+				Annotations: al.Annotations, ActiveAt: al.ActiveAt, Value: al.Value})
+		}
+	}
+	out := []Alert{}
+	for _, al := range all {
+		if a.PlatformAdmin {
+			out = append(out, al)
+			continue
+		}
+		if ns := al.Labels["namespace"]; ns != "" {
+			if _, visible := a.CanInProject(tenancy.ActionView, ns); visible {
+				out = append(out, al)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ActiveAt.After(out[j].ActiveAt) })
+	return out, nil
+}
+
+func (s *Console) handleAlerts(c echo.Context) error {
+	alerts, err := s.listAlerts(c.Request().Context(), principalOf(c).access)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, items(alerts))
+}
+
+func (s *Console) handleAlertRules(c echo.Context) error {
+	ctx := c.Request().Context()
+	if s.deps.Alerting != nil {
+		rules, err := s.deps.Alerting.Rules(ctx)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, items(rules))
+	}
+	data, err := s.promGet(ctx, "/api/v1/rules", nil)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name        string            `json:"name"`
+				Query       string            `json:"query"`
+				Duration    float64           `json:"duration"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+				State       string            `json:"state"`
+				Health      string            `json:"health"`
+				Type        string            `json:"type"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(data, &body); err != nil {
+		return fmt.Errorf("decoding alert rules: %w", err)
+	}
+	rules := []AlertRule{}
+	for _, g := range body.Groups {
+		for _, r := range g.Rules {
+			if r.Type != "" && r.Type != "alerting" {
+				continue
+			}
+			ar := AlertRule{Name: r.Name, Group: g.Name, Query: r.Query, Labels: r.Labels, Annotations: r.Annotations, State: r.State, Health: r.Health}
+			if r.Duration > 0 {
+				ar.For = (time.Duration(r.Duration) * time.Second).String()
+			}
+			rules = append(rules, ar)
+		}
+	}
+	return c.JSON(http.StatusOK, items(rules))
+}
+
+func (s *Console) requireAlerting() error {
+	if s.deps.Alerting == nil {
+		return problem.Unavailable("Alert management is not available on this appliance.")
+	}
+	return nil
+}
+
+func (s *Console) handleReceivers(c echo.Context) error {
+	if err := requirePlatform(c, tenancy.ActionManageAlerts); err != nil {
+		return err
+	}
+	if err := s.requireAlerting(); err != nil {
+		return err
+	}
+	list, err := s.deps.Alerting.Receivers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, items(list))
+}
+
+func (s *Console) handlePutReceiver(c echo.Context) error {
+	var r settings.Receiver
+	if err := bindJSON(c, &r); err != nil {
+		return err
+	}
+	r.Name = c.Param("name")
+	auditObject(c, "alert-receiver", "", r.Name)
+	auditDetail(c, "type="+r.Kind())
+	if err := requirePlatform(c, tenancy.ActionManageAlerts); err != nil {
+		return err
+	}
+	if err := s.requireAlerting(); err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return &problem.Error{Kind: problem.KindInvalid, Code: "invalid", Message: err.Error()}
+	}
+	if err := s.deps.Alerting.PutReceiver(c.Request().Context(), r); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Console) handleDeleteReceiver(c echo.Context) error {
+	auditObject(c, "alert-receiver", "", c.Param("name"))
+	if err := requirePlatform(c, tenancy.ActionManageAlerts); err != nil {
+		return err
+	}
+	if err := s.requireAlerting(); err != nil {
+		return err
+	}
+	if err := s.deps.Alerting.DeleteReceiver(c.Request().Context(), c.Param("name")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Console) handleSilences(c echo.Context) error {
+	if err := s.requireAlerting(); err != nil {
+		return err
+	}
+	list, err := s.deps.Alerting.Silences(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, items(list))
+}
+
+func (s *Console) handleCreateSilence(c echo.Context) error {
+	var sil Silence
+	if err := bindJSON(c, &sil); err != nil {
+		return err
+	}
+	auditObject(c, "silence", "", "")
+	if err := requirePlatform(c, tenancy.ActionManageAlerts); err != nil {
+		return err
+	}
+	if err := s.requireAlerting(); err != nil {
+		return err
+	}
+	f := problem.Fields{}
+	if len(sil.Matchers) == 0 {
+		f.Add("matchers", "at least one matcher such as alertname=HighCPU is required")
+	} else if _, err := settings.ParseMatchers(sil.Matchers); err != nil {
+		f.Add("matchers", err.Error())
+	}
+	if sil.StartsAt.IsZero() {
+		sil.StartsAt = s.now()
+	}
+	if !sil.EndsAt.After(sil.StartsAt) {
+		f.Add("endsAt", "must be after the start")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	sil.CreatedBy = principalOf(c).user.Name
+	created, err := s.deps.Alerting.CreateSilence(c.Request().Context(), sil)
+	if err != nil {
+		return err
+	}
+	auditObject(c, "silence", "", created.ID)
+	auditDetail(c, fmt.Sprintf("matchers=%v until %s", sil.Matchers, sil.EndsAt.UTC().Format(time.RFC3339)))
+	return c.JSON(http.StatusCreated, created)
+}
+
+func (s *Console) handleExpireSilence(c echo.Context) error {
+	auditObject(c, "silence", "", c.Param("id"))
+	if err := requirePlatform(c, tenancy.ActionManageAlerts); err != nil {
+		return err
+	}
+	if err := s.requireAlerting(); err != nil {
+		return err
+	}
+	if err := s.deps.Alerting.ExpireSilence(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,215 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/outpost-platform/outpost/appliance/console/kube"
+	"github.com/outpost-platform/outpost/appliance/console/problem"
+	"github.com/outpost-platform/outpost/appliance/console/tenancy"
+)
+
+// Point is [unix seconds, value].
+type Point [2]float64
+
+// Series is one line of a chart.
+type Series struct {
+	Name   string  `json:"name"`
+	Points []Point `json:"points"`
+}
+
+// chartRanges are the time ranges the UI offers.
+var chartRanges = map[string]time.Duration{
+	"15m": 15 * time.Minute, "1h": time.Hour, "6h": 6 * time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour,
+}
+
+// The queries are built here and only here: users never send PromQL, so a
+// project member cannot read another namespace's series through the chart
+// endpoints. Metric names follow the kubelet's cAdvisor endpoint and
+// node_exporter conventions, which appliance/monitor collects.
+const (
+	clusterCPUQuery    = `1 - avg(rate(node_cpu_seconds_total{mode="idle"}[2m]))`
+	clusterMemoryQuery = `1 - sum(node_memory_MemAvailable_bytes) / sum(node_memory_MemTotal_bytes)`
+	clusterDiskQuery   = `1 - sum(node_filesystem_avail_bytes{mountpoint="/"}) / sum(node_filesystem_size_bytes{mountpoint="/"})`
+)
+
+// podPattern matches the names of a workload's pods, past and present, so
+// history survives pod replacement.
+func podPattern(kind, name string) string {
+	n := regexp.QuoteMeta(name)
+	switch kind {
+	case kube.KindDeployments:
+		return n + `-[a-z0-9]+-[a-z0-9]+`
+	case kube.KindStatefulSets:
+		return n + `-[0-9]+`
+	case kube.KindCronJobs:
+		return n + `-[0-9]+-[a-z0-9]+`
+	default: // daemon sets, jobs
+		return n + `-[a-z0-9]+`
+	}
+}
+
+func workloadQueries(ns, kind, name string) map[string]string {
+	sel := fmt.Sprintf(`namespace=%s,pod=~%s`, strconv.Quote(ns), strconv.Quote(podPattern(kind, name)))
+	return map[string]string{
+		"cpu":             fmt.Sprintf(`sum(rate(container_cpu_usage_seconds_total{%s,container!="",container!="POD"}[2m]))`, sel),
+		"memory":          fmt.Sprintf(`sum(container_memory_working_set_bytes{%s,container!="",container!="POD"})`, sel),
+		"networkReceive":  fmt.Sprintf(`sum(rate(container_network_receive_bytes_total{%s}[2m]))`, sel),
+		"networkTransmit": fmt.Sprintf(`sum(rate(container_network_transmit_bytes_total{%s}[2m]))`, sel),
+		"restarts":        fmt.Sprintf(`sum(kube_pod_container_status_restarts_total{%s})`, sel),
+	}
+}
+
+type promResponse struct {
+	Status    string          `json:"status"`
+	Error     string          `json:"error"`
+	ErrorType string          `json:"errorType"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// promGet calls the monitoring API and returns its data field.
+func (s *Console) promGet(ctx context.Context, path string, params url.Values) (json.RawMessage, error) {
+	if s.cfg.MonitoringURL == "" {
+		return nil, problem.Unavailable("Monitoring is turned off on this appliance.")
+	}
+	u := strings.TrimRight(s.cfg.MonitoringURL, "/") + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building monitoring request: %w", err)
+	}
+	resp, err := s.deps.HTTPClient.Do(req)
+	if err != nil {
+		return nil, problem.Unavailable("The monitoring service cannot be reached; charts and alerts are unavailable for now.")
+	}
+	defer resp.Body.Close()
+	var pr promResponse
+	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 32<<20)).Decode(&pr); err != nil {
+		return nil, fmt.Errorf("reading monitoring answer from %s: %w", path, err)
+	}
+	if pr.Status != "success" {
+		return nil, fmt.Errorf("monitoring query %s failed: %s: %s", path, pr.ErrorType, pr.Error)
+	}
+	return pr.Data, nil
+}
+
+// queryRange runs a range query and returns its series; the name of each
+// is its label set, or name when the query yields one unlabeled series.
+func (s *Console) queryRange(ctx context.Context, name, query string, start, end time.Time, step time.Duration) ([]Series, error) {
+	data, err := s.promGet(ctx, "/api/v1/query_range", url.Values{"query": {query},
+		"start": {strconv.FormatInt(start.Unix(), 10)}, "end": {strconv.FormatInt(end.Unix(), 10)},
+		"step": {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)}})
+	if err != nil {
+		return nil, err
+	}
+	var matrix struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Values [][2]any          `json:"values"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(data, &matrix); err != nil {
+		return nil, fmt.Errorf("decoding monitoring series: %w", err)
+	}
+	out := []Series{}
+	for _, r := range matrix.Result {
+		sr := Series{Name: name, Points: make([]Point, 0, len(r.Values))}
+		if len(r.Metric) > 0 {
+			parts := []string{}
+			for k, v := range r.Metric {
+				parts = append(parts, k+"="+v)
+			}
+			sr.Name = strings.Join(parts, ",")
+		}
+		for _, v := range r.Values {
+			ts, _ := v[0].(float64)
+			str, _ := v[1].(string)
+			f, err := strconv.ParseFloat(str, 64)
+			if err != nil {
+				continue
+			}
+			sr.Points = append(sr.Points, Point{ts, f})
+		}
+		out = append(out, sr)
+	}
+	return out, nil
+}
+
+// chartWindow parses ?range= and returns start, end and a step giving
+// about 120 points.
+func (s *Console) chartWindow(c echo.Context) (string, time.Time, time.Time, time.Duration, error) {
+	r := c.QueryParam("range")
+	if r == "" {
+		r = "1h"
+	}
+	d, ok := chartRanges[r]
+	if !ok {
+		return "", time.Time{}, time.Time{}, 0, problem.Field("range", "must be one of 15m, 1h, 6h, 24h, 7d")
+	}
+	end := s.now()
+	step := max(d/120, 15*time.Second)
+	return r, end.Add(-d), end, step, nil
+}
+
+// chartAnswer is the JSON of a chart endpoint.
+type chartAnswer struct {
+	Range  string              `json:"range"`
+	Step   float64             `json:"stepSeconds"`
+	Series map[string][]Series `json:"series"`
+}
+
+func (s *Console) runCharts(ctx context.Context, queries map[string]string, r string, start, end time.Time, step time.Duration) (chartAnswer, error) {
+	ans := chartAnswer{Range: r, Step: step.Seconds(), Series: map[string][]Series{}}
+	for name, q := range queries {
+		series, err := s.queryRange(ctx, name, q, start, end, step)
+		if err != nil {
+			return ans, err
+		}
+		ans.Series[name] = series
+	}
+	return ans, nil
+}
+
+func (s *Console) handleClusterMetrics(c echo.Context) error {
+	r, start, end, step, err := s.chartWindow(c)
+	if err != nil {
+		return err
+	}
+	ans, err := s.runCharts(c.Request().Context(), map[string]string{"cpu": clusterCPUQuery, "memory": clusterMemoryQuery, "disk": clusterDiskQuery},
+		r, start, end, step)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ans)
+}
+
+func (s *Console) handleWorkloadMetrics(c echo.Context) error {
+	ns, err := s.inProject(c, tenancy.ActionView)
+	if err != nil {
+		return err
+	}
+	kind, name := c.Param("kind"), c.Param("name")
+	if _, err := s.cluster.Workload(ns, kind, name); err != nil {
+		return err
+	}
+	r, start, end, step, err := s.chartWindow(c)
+	if err != nil {
+		return err
+	}
+	ans, err := s.runCharts(c.Request().Context(), workloadQueries(ns, kind, name), r, start, end, step)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ans)
+}
