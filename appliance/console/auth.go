@@ -28,10 +28,10 @@ type sessionView struct {
 }
 
 type accessView struct {
-	PlatformAdmin   bool                    `json:"platformAdmin"`
-	WorkspaceAdmin  []string                `json:"workspaceAdmin"`
-	Projects        map[string]tenancy.Role `json:"projects"`
-	AdminOfSomething bool                   `json:"adminOfSomething"`
+	PlatformAdmin    bool                    `json:"platformAdmin"`
+	WorkspaceAdmin   []string                `json:"workspaceAdmin"`
+	Projects         map[string]tenancy.Role `json:"projects"`
+	AdminOfSomething bool                    `json:"adminOfSomething"`
 }
 
 func viewAccess(a *tenancy.Access) accessView {

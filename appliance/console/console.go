@@ -158,15 +158,15 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		return nil, fmt.Errorf("starting console accounts: %w", err)
 	}
 	c := &Console{
-		cfg:      cfg,
-		deps:     deps,
-		log:      deps.Logger.With("component", "console"),
-		now:      deps.Now,
-		users:    users,
+		cfg:   cfg,
+		deps:  deps,
+		log:   deps.Logger.With("component", "console"),
+		now:   deps.Now,
+		users: users,
 		sessions: session.NewStore(deps.DB.DB, session.Config{IdleTimeout: time.Duration(cfg.SessionIdleTimeout),
 			AbsoluteTimeout: time.Duration(cfg.SessionAbsoluteTimeout)}, deps.Now),
-		tenancy:  tenancy.NewStore(deps.DB.DB, deps.Now),
-		audit:    audit.New(deps.DB.DB, deps.Now),
+		tenancy: tenancy.NewStore(deps.DB.DB, deps.Now),
+		audit:   audit.New(deps.DB.DB, deps.Now),
 		limiter: throttle.New(throttle.Config{FreeFailures: cfg.LoginThrottle.FreeFailures, BaseDelay: time.Duration(cfg.LoginThrottle.BaseDelay),
 			MaxDelay: time.Duration(cfg.LoginThrottle.MaxDelay), IPFailures: cfg.LoginThrottle.IPFailures,
 			AccountFailures: cfg.LoginThrottle.AccountFailures, Window: time.Duration(cfg.LoginThrottle.Window), Now: deps.Now}),

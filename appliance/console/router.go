@@ -146,4 +146,3 @@ func (s *Console) newRouter() *echo.Echo {
 	e.HEAD("/*", ui.handle)
 	return e
 }
-

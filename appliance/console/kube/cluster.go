@@ -283,4 +283,3 @@ func (c *Cluster) watchChanges() {
 	f.Storage().V1().StorageClasses().Informer()
 	f.Core().V1().Namespaces().Informer()
 }
-

@@ -137,17 +137,17 @@ type WorkloadDetail struct {
 
 // Pod is the view of a pod.
 type Pod struct {
-	Namespace  string           `json:"namespace"`
-	Name       string           `json:"name"`
-	Status     string           `json:"status"`
-	Phase      string           `json:"phase"`
-	Ready      string           `json:"ready"`
-	Restarts   int32            `json:"restarts"`
-	Node       string           `json:"node,omitempty"`
-	IP         string           `json:"ip,omitempty"`
-	CreatedAt  time.Time        `json:"createdAt"`
-	Owner      *OwnerRef        `json:"owner,omitempty"`
-	Containers []PodContainer   `json:"containers"`
+	Namespace  string            `json:"namespace"`
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`
+	Phase      string            `json:"phase"`
+	Ready      string            `json:"ready"`
+	Restarts   int32             `json:"restarts"`
+	Node       string            `json:"node,omitempty"`
+	IP         string            `json:"ip,omitempty"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	Owner      *OwnerRef         `json:"owner,omitempty"`
+	Containers []PodContainer    `json:"containers"`
 	Labels     map[string]string `json:"labels,omitempty"`
 }
 
@@ -526,14 +526,14 @@ func eventView(e *corev1.Event) Event {
 
 // Service is the view of a Service.
 type Service struct {
-	Namespace  string            `json:"namespace"`
-	Name       string            `json:"name"`
-	Type       string            `json:"type"`
-	ClusterIP  string            `json:"clusterIP"`
-	External   []string          `json:"external,omitempty"`
-	Ports      []ServicePort     `json:"ports"`
-	Selector   map[string]string `json:"selector,omitempty"`
-	CreatedAt  time.Time         `json:"createdAt"`
+	Namespace string            `json:"namespace"`
+	Name      string            `json:"name"`
+	Type      string            `json:"type"`
+	ClusterIP string            `json:"clusterIP"`
+	External  []string          `json:"external,omitempty"`
+	Ports     []ServicePort     `json:"ports"`
+	Selector  map[string]string `json:"selector,omitempty"`
+	CreatedAt time.Time         `json:"createdAt"`
 }
 
 // ServicePort is one port of a Service.

@@ -247,11 +247,11 @@ type EnvVar struct {
 // WorkloadForm creates a workload from an image without YAML.
 type WorkloadForm struct {
 	// Kind is deployments (default), statefulsets, daemonsets, jobs or cronjobs.
-	Kind     string   `json:"kind"`
-	Name     string   `json:"name"`
-	Image    string   `json:"image"`
-	Replicas *int32   `json:"replicas"`
-	Port     int32    `json:"port"`
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Image    string `json:"image"`
+	Replicas *int32 `json:"replicas"`
+	Port     int32  `json:"port"`
 	// Expose creates a Service: "" (none), "ClusterIP" or "NodePort".
 	Expose        string   `json:"expose"`
 	Env           []EnvVar `json:"env"`
