@@ -102,6 +102,7 @@ type Reader struct {
 	Signatures []Signature
 
 	sigOffset int64 // offset of bundle.sig's content in the file
+	entryEnd  int64 // offset just past the current entry's padded content
 	next      int   // index in Manifest.Blobs of the next blob
 	layout    bool  // oci-layout and index.json were read
 }
@@ -204,6 +205,7 @@ func (br *Reader) entry(name string, size int64) (*tar.Header, error) {
 	if size >= 0 && hdr.Size != size {
 		return nil, formatErrorf("bundle entry %q has %d bytes, the manifest says %d: the file is damaged or was modified", name, hdr.Size, size)
 	}
+	br.entryEnd = br.src.n + (hdr.Size+511)/512*512
 	return hdr, nil
 }
 
@@ -268,6 +270,11 @@ func (br *Reader) NextBlob() (Descriptor, io.Reader, error) {
 	if br.next == len(blobs) {
 		hdr, err := br.tr.Next()
 		if err == io.EOF {
+			// archive/tar accepts a file that simply stops after the last
+			// entry; a bundle must end with the two zero blocks.
+			if br.src.n < br.entryEnd+1024 {
+				return Descriptor{}, nil, formatErrorf("the bundle is truncated: the end-of-archive marker is missing")
+			}
 			return Descriptor{}, nil, io.EOF
 		}
 		if err != nil {
