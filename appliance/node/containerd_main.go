@@ -1,0 +1,19 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/containerd/containerd/v2/cmd/containerd/command"
+	// The plugins containerd registers: CRI, overlayfs, runc shim v2 support.
+	_ "github.com/containerd/containerd/v2/cmd/containerd/builtins"
+)
+
+// ContainerdMain runs containerd in this process with the given arguments;
+// it is what `outpost containerd` executes in the child process.
+func ContainerdMain(ctx context.Context, args []string) error {
+	if err := command.App().Run(ctx, append([]string{"containerd"}, args...)); err != nil {
+		return fmt.Errorf("containerd: %w", err)
+	}
+	return nil
+}
