@@ -29,7 +29,9 @@ type ContainerdConfig struct {
 }
 
 // Socket is containerd's gRPC socket.
-func (c ContainerdConfig) Socket() string { return filepath.Join(c.RunDir, "containerd", "containerd.sock") }
+func (c ContainerdConfig) Socket() string {
+	return filepath.Join(c.RunDir, "containerd", "containerd.sock")
+}
 
 // ConfigPath is containerd's generated config.toml.
 func (c ContainerdConfig) ConfigPath() string {
@@ -219,4 +221,3 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp, path)
 }
-
