@@ -40,6 +40,11 @@ type Importer struct {
 	metrics *importMetrics
 
 	contentMu sync.Mutex // serializes the final rename of content directories
+
+	// linkHook, set by tests, runs at points of the link phase
+	// ("linked", then "tagged <repo>:<tag>" per tag) so a test can kill
+	// the process there.
+	linkHook func(stage string)
 }
 
 type options struct {
@@ -471,6 +476,9 @@ func (im *Importer) link(ctx context.Context, m *Manifest, res *Result) error {
 	if err := im.store.Sync(); err != nil {
 		return err
 	}
+	if im.linkHook != nil {
+		im.linkHook("linked")
+	}
 	source := "bundle " + m.Name + " " + m.Version
 	for _, pl := range plan {
 		if pl.ref.Tag != "" {
@@ -478,6 +486,9 @@ func (im *Importer) link(ctx context.Context, m *Manifest, res *Result) error {
 				return err
 			}
 			im.reg.Sources().Record(ctx, pl.ref.Repository, pl.ref.Tag, pl.tree.Root.Digest, source)
+			if im.linkHook != nil {
+				im.linkHook("tagged " + pl.ref.Repository + ":" + pl.ref.Tag)
+			}
 		}
 		res.Images = append(res.Images, ImportedImage{Ref: pl.ref.Original, Repository: pl.ref.Repository, Tag: pl.ref.Tag, Digest: pl.tree.Root.Digest})
 	}
