@@ -16,7 +16,7 @@ import (
 // Report describes a bundle: its manifest, signatures and, after a full
 // verification, how much content was checked.
 type Report struct {
-	Manifest *Manifest    `json:"manifest"`
+	Manifest *Manifest     `json:"manifest"`
 	Digest   digest.Digest `json:"digest"`
 	// SignedBy lists the key IDs of the bundle's signatures.
 	SignedBy []string `json:"signedBy"`
