@@ -226,6 +226,9 @@ func (s *Console) handleCreateWorkload(c echo.Context) error {
 	if err := bindJSON(c, &form); err != nil {
 		return err
 	}
+	if form.Kind == "" {
+		form.Kind = kube.KindDeployments
+	}
 	auditObject(c, form.Kind, c.Param("project"), form.Name)
 	auditDetail(c, "image="+form.Image)
 	ns, err := s.inProject(c, tenancy.ActionWrite)

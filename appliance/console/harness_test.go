@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,3 +242,27 @@ var (
 )
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// flushRecorder is an httptest.ResponseRecorder safe to read after the
+// handler returns and usable with streaming handlers.
+type flushRecorder struct{ *httptest.ResponseRecorder }
+
+func newFlushRecorder() *flushRecorder { return &flushRecorder{httptest.NewRecorder()} }
+
+func (f *flushRecorder) String() string { return f.Body.String() }
+
+// waitSubscribers blocks until the hub has n subscribers (the stream
+// handler subscribes asynchronously). It polls without a deadline of its
+// own: the test binary's timeout bounds it.
+func waitSubscribers(t *testing.T, h *hub, n int) {
+	t.Helper()
+	for {
+		h.mu.Lock()
+		got := len(h.subs)
+		h.mu.Unlock()
+		if got >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}

@@ -126,7 +126,7 @@ type NewLocalUser struct {
 
 // CreateLocal creates a local account.
 func (s *Store) CreateLocal(ctx context.Context, nu NewLocalUser) (User, error) {
-	nu.Name = strings.TrimSpace(nu.Name)
+	nu.Name = strings.ToLower(strings.TrimSpace(nu.Name))
 	f := problem.Fields{}
 	if r := CheckUserName(nu.Name); r != "" {
 		f.Add("name", r)
