@@ -289,4 +289,3 @@ func TestOIDCConfigValidation(t *testing.T) {
 		}
 	}
 }
-

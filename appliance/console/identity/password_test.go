@@ -36,11 +36,11 @@ func TestHashVerifyRoundTripAndTamper(t *testing.T) {
 
 func TestPasswordPolicy(t *testing.T) {
 	for pw, ok := range map[string]bool{
-		"short":                    false,
-		"alice-password":           true,
-		"ALICE12345":               false, // the user name itself
-		strings.Repeat("x", 257):   false,
-		"          ":               false,
+		"short":                  false,
+		"alice-password":         true,
+		"ALICE12345":             false, // the user name itself
+		strings.Repeat("x", 257): false,
+		"          ":             false,
 		"长密码也可以用的中文口令很安全": true,
 	} {
 		if got := CheckPasswordPolicy(pw, "alice12345") == ""; got != ok {
