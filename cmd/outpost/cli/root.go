@@ -17,6 +17,7 @@ func NewRoot() *cobra.Command {
 		newVersionCmd(),
 		newCheckCmd(),
 		newResetCmd(),
+		newRegistryCmd(), newImagesCmd(), newBundleCmd(), newTrustCmd(),
 		newConsoleCmd(),
 	)
 	return root
