@@ -370,3 +370,12 @@ func (s *Store) BlockMetas() ([]tsdb.BlockMeta, error) {
 	}
 	return nil, tsdb.ErrNotReady
 }
+
+// ExemplarQuerier implements storage.ExemplarQueryable. Exemplar storage is
+// off, so an open TSDB answers with no exemplars.
+func (s *Store) ExemplarQuerier(ctx context.Context) (storage.ExemplarQuerier, error) {
+	if db := s.db.Load(); db != nil {
+		return db.ExemplarQuerier(ctx)
+	}
+	return nil, tsdb.ErrNotReady
+}
