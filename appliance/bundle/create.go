@@ -82,7 +82,12 @@ func Create(ctx context.Context, spec *Spec, out string, opts CreateOptions) (*M
 		Description:       spec.Description,
 		Images:            []Image{},
 	}
-	p := &planner{ctx: ctx, spec: spec, opts: opts, seen: map[digest.Digest]bool{}}
+	p := &planner{ctx: ctx, spec: spec, opts: opts, seen: map[digest.Digest]bool{}, archives: map[string]string{}}
+	defer p.cleanup()
+	imageSpecs, err := p.expandImages()
+	if err != nil {
+		return nil, fmt.Errorf("creating bundle: %w", err)
+	}
 
 	var base map[digest.Digest]bool
 	if opts.Base != "" {
@@ -107,7 +112,7 @@ func Create(ctx context.Context, spec *Spec, out string, opts CreateOptions) (*M
 	var index ocispec.Index
 	index.SchemaVersion = 2
 	index.MediaType = ocispec.MediaTypeImageIndex
-	for _, is := range spec.Images {
+	for _, is := range imageSpecs {
 		img, err := p.addImage(is)
 		if err != nil {
 			return nil, fmt.Errorf("creating bundle: image %s: %w", is.Ref, err)
@@ -234,6 +239,7 @@ type planner struct {
 	opts CreateOptions
 
 	seen      map[digest.Digest]bool
+	archives  map[string]string // oci-archive file → extracted layout dir
 	isContent map[digest.Digest]bool
 	rootSize  map[digest.Digest]int64
 	manifests []blobSource
@@ -258,6 +264,120 @@ func bytesSource(data []byte, what string) blobSource {
 			return io.NopCloser(bytes.NewReader(data)), nil
 		},
 	}
+}
+
+func (p *planner) cleanup() {
+	for _, dir := range p.archives {
+		os.RemoveAll(dir)
+	}
+}
+
+// layoutDir returns the OCI layout directory of an "oci:" or "oci-archive:"
+// source, extracting an archive once.
+func (p *planner) layoutDir(from string) (string, error) {
+	if dir, ok := strings.CutPrefix(from, "oci:"); ok {
+		return p.spec.path(dir), nil
+	}
+	file := p.spec.path(strings.TrimPrefix(from, "oci-archive:"))
+	if dir, ok := p.archives[file]; ok {
+		return dir, nil
+	}
+	dir, err := os.MkdirTemp("", "outpost-oci-archive-")
+	if err != nil {
+		return "", err
+	}
+	p.archives[file] = dir
+	if err := extractLayoutArchive(file, dir); err != nil {
+		return "", fmt.Errorf("extracting OCI archive %s: %w", file, err)
+	}
+	return dir, nil
+}
+
+// extractLayoutArchive unpacks the regular files and directories of a tar
+// archive of an OCI layout into dir, refusing links and paths that leave it.
+func extractLayoutArchive(file, dir string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
+		if name == "." {
+			continue
+		}
+		if ValidateContentPath(name) != nil {
+			return fmt.Errorf("entry %q leaves the archive", hdr.Name)
+		}
+		target := filepath.Join(dir, filepath.FromSlash(name))
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			out, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(out, tr); err != nil {
+				out.Close()
+				return err
+			}
+			if err := out.Close(); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("entry %q is not a regular file or directory", hdr.Name)
+		}
+	}
+}
+
+// expandImages replaces image specs without a ref (an OCI layout or
+// archive "as a whole") with one spec per image it names in its
+// annotations: how a system bundle takes every image of an archive.
+func (p *planner) expandImages() ([]ImageSpec, error) {
+	var out []ImageSpec
+	for _, is := range p.spec.Images {
+		if is.Ref != "" {
+			out = append(out, is)
+			continue
+		}
+		dir, err := p.layoutDir(is.From)
+		if err != nil {
+			return nil, err
+		}
+		idx, err := layout.ImageIndexFromPath(dir)
+		if err != nil {
+			return nil, fmt.Errorf("reading OCI layout %s: %w", is.From, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading OCI layout %s: %w", is.From, err)
+		}
+		for _, d := range im.Manifests {
+			name := d.Annotations["io.containerd.image.name"]
+			if name == "" {
+				name = d.Annotations[ocispec.AnnotationRefName]
+			}
+			if _, err := registry.ResolveRef(name); err != nil || name == "" {
+				return nil, fmt.Errorf("%s: image %s has no full reference in its io.containerd.image.name or ref.name annotation; list it in images with a ref", is.From, d.Digest)
+			}
+			out = append(out, ImageSpec{Ref: name, From: is.From, Platforms: is.Platforms})
+		}
+	}
+	return out, nil
 }
 
 // platformMatcher selects platforms; nil matches all.
@@ -350,8 +470,11 @@ func (p *planner) resolve(is ImageSpec) (imageSource, error) {
 		}
 		img, err := desc.Image()
 		return imageSource{image: img}, err
-	case strings.HasPrefix(is.From, "oci:"):
-		dir := p.spec.path(strings.TrimPrefix(is.From, "oci:"))
+	case strings.HasPrefix(is.From, "oci:") || strings.HasPrefix(is.From, "oci-archive:"):
+		dir, err := p.layoutDir(is.From)
+		if err != nil {
+			return imageSource{}, err
+		}
 		idx, err := layout.ImageIndexFromPath(dir)
 		if err != nil {
 			return imageSource{}, fmt.Errorf("reading OCI layout %s: %w", dir, err)

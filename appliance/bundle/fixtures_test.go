@@ -256,3 +256,31 @@ func digestOf(t *testing.T, d interface{ Digest() (v1.Hash, error) }) string {
 	}
 	return h.String()
 }
+
+func layoutPath(dir string) (layout.Path, error) { return layout.FromPath(dir) }
+
+func layoutAnnotations(a map[string]string) layout.Option { return layout.WithAnnotations(a) }
+
+// tarDir writes the files under dir into a tar archive at file.
+func tarDir(t *testing.T, dir, file string) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if fi.IsDir() {
+			return tw.WriteHeader(&tar.Header{Name: rel + "/", Typeflag: tar.TypeDir, Mode: 0o755})
+		}
+		data, _ := os.ReadFile(p)
+		tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data))})
+		_, err = tw.Write(data)
+		return err
+	})
+	tw.Close()
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

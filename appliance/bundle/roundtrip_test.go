@@ -210,3 +210,45 @@ func TestPlatformSelection(t *testing.T) {
 }
 
 var _ = time.Second
+
+// TestSystemBundleFromArchive packs every named image of an OCI layout
+// archive (the shape of the node's system-images.tar) as a system bundle.
+func TestSystemBundleFromArchive(t *testing.T) {
+	dir := t.TempDir()
+	layoutDir := filepath.Join(dir, "layout")
+	pause := ociImage(t, randomLayer(t, 700))
+	coredns := ociImage(t, randomLayer(t, 900))
+	writeLayout(t, layoutDir, pause, "registry.k8s.io/pause:3.10")
+	lp, err := layoutPath(layoutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(coredns, layoutAnnotations(map[string]string{"io.containerd.image.name": "registry.k8s.io/coredns/coredns:v1.12.0"})); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "system-images.tar")
+	tarDir(t, layoutDir, archive)
+	spec := &Spec{Name: "outpost-system", Version: "0.1.0", Kind: KindSystem, Images: []ImageSpec{{From: "oci-archive:" + archive}}}
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "system.bundle")
+	m, err := Create(context.Background(), spec, out, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, img := range m.Images {
+		refs = append(refs, img.Ref)
+	}
+	if strings.Join(refs, ",") != "registry.k8s.io/pause:3.10,registry.k8s.io/coredns/coredns:v1.12.0" {
+		t.Fatalf("images %v", refs)
+	}
+	s := newSite(t, registrytest.Options{}, nil)
+	if _, err := s.importer.ImportFile(context.Background(), out, ImportOptions{AllowUnsigned: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := digestOf(t, s.pull(t, "registry.k8s.io/coredns/coredns", "v1.12.0")); got != digestOf(t, coredns) {
+		t.Fatalf("coredns digest %s", got)
+	}
+}

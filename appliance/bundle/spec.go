@@ -50,9 +50,13 @@ type Spec struct {
 // where to take it from instead of its registry.
 type ImageSpec struct {
 	Ref string `json:"ref"`
-	// From is "oci:DIR" (an OCI image layout) or "docker-archive:FILE" (a
-	// `docker save` tarball); empty means the registry of Ref, with
-	// credentials from the Docker config (~/.docker/config.json).
+	// From is "oci:DIR" (an OCI image layout), "oci-archive:FILE" (a tar
+	// of one) or "docker-archive:FILE" (a `docker save` tarball); empty
+	// means the registry of Ref, with credentials from the Docker config
+	// (~/.docker/config.json). With an oci: or oci-archive: source, an
+	// empty Ref takes every image the layout names in its
+	// io.containerd.image.name or org.opencontainers.image.ref.name
+	// annotations (how a system bundle packs a system image archive).
 	From string `json:"from,omitempty"`
 	// Platforms overrides the bundle's platforms for this image.
 	Platforms []string `json:"platforms,omitempty"`
@@ -142,16 +146,16 @@ func (s *Spec) Validate() error {
 		}
 	}
 	for _, img := range s.Images {
-		if img.Ref == "" {
-			return fmt.Errorf("an image has no ref")
+		if img.Ref == "" && !strings.HasPrefix(img.From, "oci:") && !strings.HasPrefix(img.From, "oci-archive:") {
+			return fmt.Errorf("an image has no ref (only an oci: or oci-archive: source may omit it, to take all its named images)")
 		}
 		for _, p := range img.Platforms {
 			if _, err := parsePlatform(p); err != nil {
 				return fmt.Errorf("image %s: %w", img.Ref, err)
 			}
 		}
-		if img.From != "" && !strings.HasPrefix(img.From, "oci:") && !strings.HasPrefix(img.From, "docker-archive:") {
-			return fmt.Errorf("image %s: from %q must start with oci: or docker-archive:", img.Ref, img.From)
+		if img.From != "" && !strings.HasPrefix(img.From, "oci:") && !strings.HasPrefix(img.From, "oci-archive:") && !strings.HasPrefix(img.From, "docker-archive:") {
+			return fmt.Errorf("image %s: from %q must start with oci:, oci-archive: or docker-archive:", img.Ref, img.From)
 		}
 	}
 	return nil
