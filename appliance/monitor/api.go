@@ -16,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/common/route"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/scrape"
@@ -70,9 +69,7 @@ func (m *Monitor) newMux(management bool) http.Handler {
 	mux := http.NewServeMux()
 	m.mountMetrics(mux)
 
-	router := route.New()
-	m.prometheusAPI().Register(router.WithPrefix("/api/v1"))
-	mux.Handle("/api/v1/", m.limitQueries(router))
+	mux.Handle("/api/v1/", m.limitQueries(m.apiV1))
 	mux.Handle("GET /federate", m.limitQueries(http.HandlerFunc(m.federate)))
 
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "Healthy.\n") })
@@ -160,7 +157,7 @@ func (m *Monitor) prometheusAPI() *apiv1.API {
 		func() promconfig.Config { return *m.promCfg },
 		flags,
 		apiv1.GlobalURLOptions{ListenAddress: m.cfg.Listen, Host: ext.Host, Scheme: ext.Scheme},
-		func(f http.HandlerFunc) http.HandlerFunc { return f },
+		m.whenStorageReady,
 		m.store, m.store.Dir(),
 		false, // admin API (delete series, snapshots) stays off
 		false, 0,
@@ -182,6 +179,20 @@ func (m *Monitor) prometheusAPI() *apiv1.API {
 		apiv1.OpenAPIOptions{ExternalURL: m.cfg.ExternalURL, Version: prometheusVersion},
 		m.parser,
 	)
+}
+
+// whenStorageReady answers 503 in the API's error shape until the TSDB is
+// open, as Prometheus does while it replays its WAL.
+func (m *Monitor) whenStorageReady(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-m.store.Ready():
+			f(w, r)
+		default:
+			writeJSON(w, http.StatusServiceUnavailable, apiError{Status: "error", ErrorType: "unavailable",
+				Error: "the monitoring TSDB is not open yet (starting, or failing to open: see outpost_monitor_storage_open_failures_total)"})
+		}
+	}
 }
 
 func durationFlag(d time.Duration) string { return model.Duration(d).String() }

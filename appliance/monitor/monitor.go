@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	config_util "github.com/prometheus/common/config"
+	"github.com/prometheus/common/route"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 	_ "github.com/prometheus/prometheus/discovery/kubernetes" // registers kubernetes_sd_configs
@@ -73,6 +74,7 @@ type Monitor struct {
 	kubeState  *kubestate.Collector
 	inProcess  *memListener
 	promCfg    *promconfig.Config
+	apiV1      http.Handler // Prometheus's API; built once, it registers metrics
 
 	runCtx    context.Context // cancelled when Run returns
 	cancelRun context.CancelFunc
@@ -188,6 +190,9 @@ func New(cfg Config, deps Deps) (*Monitor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerting config: %w", err)
 	}
+	router := route.New()
+	m.prometheusAPI().Register(router.WithPrefix("/api/v1"))
+	m.apiV1 = router
 	return m, nil
 }
 
