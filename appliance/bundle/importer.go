@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -52,7 +52,7 @@ type options struct {
 	logger         *slog.Logger
 	registerer     prometheus.Registerer
 	outpostVersion string
-	commitWorkers  int
+	writers        int // blob writer goroutines; 0: by GOMAXPROCS (2 to 4)
 }
 
 // Option configures an Importer.
@@ -76,7 +76,7 @@ func WithOutpostVersion(v string) Option { return func(o *options) { o.outpostVe
 // NewImporter creates an importer writing into reg's storage, trusting the
 // keys of keys, recording history in db.
 func NewImporter(reg *registry.Registry, db *state.DB, keys trust.KeyRing, opts ...Option) (*Importer, error) {
-	o := options{outpostVersion: version.Outpost, commitWorkers: 2}
+	o := options{outpostVersion: version.Outpost}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -255,27 +255,34 @@ func (im *Importer) importBundle(ctx context.Context, r io.Reader, opts ImportOp
 	}
 
 	names := newDescriber(m)
-	commits := newCommitter(im.opts.commitWorkers)
-	defer commits.abort()
+	writers := newBlobWriters(im.opts.writers, names)
+	defer writers.abort()
 	p.Phase = "writing"
 	progress(p)
 	lastReport := time.Now()
+	fail := func(err error) (*Result, error) {
+		writers.abort()
+		return nil, fmt.Errorf("importing bundle %s: %w", label, err)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("importing bundle %s: %w", label, err)
+			return fail(err)
+		}
+		if err := writers.err(); err != nil {
+			return fail(err)
 		}
 		d, rd, err := br.NextBlob()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("importing bundle %s: %w", label, err)
+			return fail(err)
 		}
 		p.Blob = d.Digest.String()
 		switch {
 		case content[d.Digest]:
 			if err := writeContentBlob(contentStage, d, rd); err != nil {
-				return nil, fmt.Errorf("importing bundle %s: %w", label, err)
+				return fail(err)
 			}
 			p.Written += d.Size
 			res.BytesWritten += d.Size
@@ -289,39 +296,20 @@ func (im *Importer) importBundle(ctx context.Context, r io.Reader, opts ImportOp
 		default:
 			w, err := im.store.NewBlobWriter(staging, d.Digest, d.Size)
 			if err != nil {
-				return nil, fmt.Errorf("importing bundle %s: %w", label, err)
+				return fail(err)
 			}
-			var keep *bytes.Buffer
-			if names.isManifest(d.Digest) && d.Size <= 4<<20 {
-				keep = &bytes.Buffer{}
-			}
-			err = copyBlob(w, rd, keep, func(n int64) {
-				p.Done += n
-				p.Written += n
+			base := p.Done
+			err = writers.write(d, w, rd, func(n int64) {
+				p.Done = base + n
 				if time.Since(lastReport) > 100*time.Millisecond {
 					lastReport = time.Now()
 					progress(p)
 				}
 			})
-			p.Done -= d.Size // counted again below, once
-			p.Written -= d.Size
-			if err == nil {
-				err = w.Verify()
-			}
 			if err != nil {
-				w.Abort()
-				var mismatch *registry.DigestMismatchError
-				if errors.As(err, &mismatch) {
-					return nil, fmt.Errorf("importing bundle %s: %w", label, &DigestError{Digest: d.Digest, What: names.describe(d.Digest)})
-				}
-				return nil, fmt.Errorf("importing bundle %s: %w", label, err)
+				return fail(err)
 			}
-			if keep != nil {
-				names.learn(d.Digest, keep.Bytes())
-			}
-			if err := commits.submit(w); err != nil {
-				return nil, fmt.Errorf("importing bundle %s: %w", label, err)
-			}
+			p.Done = base
 			p.Written += d.Size
 			res.BytesWritten += d.Size
 			res.BlobsWritten++
@@ -330,7 +318,7 @@ func (im *Importer) importBundle(ctx context.Context, r io.Reader, opts ImportOp
 		p.BlobsDone++
 		progress(p)
 	}
-	if err := commits.wait(); err != nil {
+	if err := writers.wait(); err != nil {
 		return nil, fmt.Errorf("importing bundle %s: %w", label, err)
 	}
 	im.metrics.bytes.WithLabelValues("written").Add(float64(res.BytesWritten))
@@ -639,22 +627,73 @@ func syncTree(dir string) error {
 	})
 }
 
-// copyBlob copies r into w with a large buffer, also into keep when set,
-// reporting progress per chunk.
-func copyBlob(w io.Writer, r io.Reader, keep *bytes.Buffer, progress func(int64)) error {
-	buf := make([]byte, 1<<20)
+// blobWriters hashes, writes and commits blobs in parallel: SHA-256 runs
+// at a few hundred MB/s per core, so one core cannot keep up with a disk.
+// The stream is read by one goroutine into pooled buffers; each blob is
+// handed to a writer goroutine that hashes, writes, verifies, fsyncs and
+// renames it, so several blobs (and their fsyncs) proceed at once.
+type blobWriters struct {
+	names *describer
+	slots chan struct{} // one per writer goroutine
+	bufs  chan []byte   // free read buffers: bounds memory in flight
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	firstErr error
+	aborted  bool
+}
+
+const (
+	writeBufSize  = 1 << 20
+	writeBufCount = 32
+)
+
+func newBlobWriters(workers int, names *describer) *blobWriters {
+	if workers <= 0 {
+		workers = min(max(runtime.GOMAXPROCS(0), 2), 4)
+	}
+	bw := &blobWriters{names: names, slots: make(chan struct{}, workers), bufs: make(chan []byte, writeBufCount)}
+	for range writeBufCount {
+		bw.bufs <- make([]byte, writeBufSize)
+	}
+	return bw
+}
+
+func (bw *blobWriters) setErr(err error) {
+	bw.mu.Lock()
+	if bw.firstErr == nil {
+		bw.firstErr = err
+	}
+	bw.mu.Unlock()
+}
+
+func (bw *blobWriters) err() error {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	return bw.firstErr
+}
+
+// write streams the blob d from r to w through a writer goroutine. It
+// returns when r is consumed; the hash check and commit finish later (see
+// wait). progress receives the bytes read so far.
+func (bw *blobWriters) write(d Descriptor, w *registry.BlobWriter, r io.Reader, progress func(int64)) error {
+	bw.slots <- struct{}{}
+	chunks := make(chan []byte, writeBufCount)
+	bw.wg.Add(1)
+	go bw.run(d, w, chunks)
+	defer close(chunks)
+	var n int64
 	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
-			if keep != nil {
-				keep.Write(buf[:n])
-			}
-			progress(int64(n))
+		buf := <-bw.bufs
+		k, err := io.ReadFull(r, buf)
+		if k > 0 {
+			chunks <- buf[:k]
+			n += int64(k)
+			progress(n)
+		} else {
+			bw.bufs <- buf
 		}
-		if err == io.EOF {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil
 		}
 		if err != nil {
@@ -663,77 +702,66 @@ func copyBlob(w io.Writer, r io.Reader, keep *bytes.Buffer, progress func(int64)
 	}
 }
 
-// committer makes verified blobs durable and moves them into place in the
-// background, so that fsync overlaps with reading the next blob.
-type committer struct {
-	queue chan *registry.BlobWriter
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	err   error
-}
-
-func newCommitter(workers int) *committer {
-	c := &committer{queue: make(chan *registry.BlobWriter, 4)}
-	for range workers {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			for w := range c.queue {
-				if c.failed() != nil {
-					w.Abort()
-					continue
-				}
-				if err := w.Commit(); err != nil {
-					c.mu.Lock()
-					if c.err == nil {
-						c.err = err
-					}
-					c.mu.Unlock()
-				}
+func (bw *blobWriters) run(d Descriptor, w *registry.BlobWriter, chunks <-chan []byte) {
+	defer bw.wg.Done()
+	defer func() { <-bw.slots }()
+	var keep []byte
+	isManifest := bw.names.isManifest(d.Digest) && d.Size <= 4<<20
+	var werr error
+	for buf := range chunks {
+		if werr == nil {
+			_, werr = w.Write(buf)
+			if isManifest {
+				keep = append(keep, buf...)
 			}
-		}()
+		}
+		bw.bufs <- buf[:cap(buf)]
 	}
-	return c
-}
-
-func (c *committer) failed() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-func (c *committer) submit(w *registry.BlobWriter) error {
-	if err := c.failed(); err != nil {
+	if werr == nil {
+		werr = w.Verify()
+	}
+	if werr != nil {
 		w.Abort()
-		return err
+		var mismatch *registry.DigestMismatchError
+		if errors.As(werr, &mismatch) {
+			werr = &DigestError{Digest: d.Digest, What: bw.names.describe(d.Digest)}
+		}
+		bw.setErr(werr)
+		return
 	}
-	c.queue <- w
-	return nil
+	if keep != nil {
+		bw.names.learn(d.Digest, keep)
+	}
+	bw.mu.Lock()
+	aborted := bw.aborted
+	bw.mu.Unlock()
+	if aborted {
+		w.Abort()
+		return
+	}
+	if err := w.Commit(); err != nil {
+		bw.setErr(err)
+	}
 }
 
-// wait finishes all commits and returns the first error.
-func (c *committer) wait() error {
-	if c.queue != nil {
-		close(c.queue)
-		c.wg.Wait()
-		c.queue = nil
-	}
-	return c.failed()
+// wait finishes every blob and returns the first error.
+func (bw *blobWriters) wait() error {
+	bw.wg.Wait()
+	return bw.err()
 }
 
-// abort stops the workers (after wait, a no-op).
-func (c *committer) abort() {
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = errors.New("import aborted")
-	}
-	c.mu.Unlock()
-	c.wait()
+// abort lets running writers finish without committing and waits for them.
+func (bw *blobWriters) abort() {
+	bw.mu.Lock()
+	bw.aborted = true
+	bw.mu.Unlock()
+	bw.wg.Wait()
 }
 
 // describer names blobs for error messages ("layer of nginx:1.27") by
 // reading manifests as they stream past.
 type describer struct {
+	mu        sync.Mutex
 	what      map[digest.Digest]string
 	manifests map[digest.Digest]bool
 }
@@ -760,9 +788,15 @@ func newDescriber(m *Manifest) *describer {
 	return d
 }
 
-func (d *describer) isManifest(dg digest.Digest) bool { return d.manifests[dg] }
+func (d *describer) isManifest(dg digest.Digest) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.manifests[dg]
+}
 
 func (d *describer) describe(dg digest.Digest) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if w, ok := d.what[dg]; ok {
 		return w
 	}
@@ -770,7 +804,7 @@ func (d *describer) describe(dg digest.Digest) string {
 }
 
 func (d *describer) learnStored(s *registry.Store, dg digest.Digest) {
-	if !d.manifests[dg] {
+	if !d.isManifest(dg) {
 		return
 	}
 	if data, err := s.ReadManifest(dg); err == nil {
@@ -784,6 +818,8 @@ func (d *describer) learn(dg digest.Digest, data []byte) {
 	if err != nil {
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	owner := strings.TrimPrefix(strings.TrimPrefix(d.what[dg], "index of "), "manifest of ")
 	for _, c := range m.Manifests {
 		d.manifests[c.Digest] = true
