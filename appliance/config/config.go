@@ -37,54 +37,54 @@ var Components = []string{ComponentCoreDNS, ComponentMetricsServer, ComponentLoc
 type Config struct {
 	// DataDir holds everything Outpost writes: datastore, PKI, containerd
 	// state, registry blobs, TSDB, console database.
-	DataDir string `json:"data-dir"`
+	DataDir string `json:"data-dir" usage:"directory for all Outpost state"`
 	// NodeName is this node's Kubernetes name; defaults to the hostname.
-	NodeName string `json:"node-name"`
+	NodeName string `json:"node-name" usage:"Kubernetes name of this node (default: hostname)"`
 	// NodeIP is the address the node advertises; defaults to the address of
 	// the interface holding the default route, else the first global address.
-	NodeIP string `json:"node-ip"`
+	NodeIP string `json:"node-ip" usage:"IP address this node advertises (default: detected)"`
 	// ClusterCIDR is the pod network.
-	ClusterCIDR string `json:"cluster-cidr"`
+	ClusterCIDR string `json:"cluster-cidr" usage:"pod network CIDR"`
 	// ServiceCIDR is the ClusterIP range.
-	ServiceCIDR string `json:"service-cidr"`
+	ServiceCIDR string `json:"service-cidr" usage:"Service ClusterIP CIDR"`
 	// ClusterDNS is the ClusterIP of CoreDNS; defaults to the 10th address of ServiceCIDR.
-	ClusterDNS string `json:"cluster-dns"`
+	ClusterDNS string `json:"cluster-dns" usage:"ClusterIP of CoreDNS (default: 10th address of service-cidr)"`
 	// ClusterDomain is the DNS suffix of Services.
-	ClusterDomain string `json:"cluster-domain"`
+	ClusterDomain string `json:"cluster-domain" usage:"DNS domain of Services"`
 	// APIServerPort is the kube-apiserver's secure port.
-	APIServerPort int `json:"https-listen-port"`
+	APIServerPort int `json:"https-listen-port" usage:"kube-apiserver secure port"`
 	// Datastore selects the Kubernetes datastore: "sqlite" (kine, default).
 	// Reserved for "etcd" (embedded, HA).
-	Datastore string `json:"datastore"`
+	Datastore string `json:"datastore" usage:"Kubernetes datastore: sqlite"`
 	// Disable lists components not to run (see Components).
-	Disable []string `json:"disable"`
+	Disable []string `json:"disable" usage:"component not to run (repeatable): coredns, metrics-server, local-storage, registry, monitoring, console"`
 	// Extra arguments appended last to each component's argument list, so
 	// they override Outpost's own ("--flag=value" or "flag=value").
-	KubeAPIServerArgs         []string `json:"kube-apiserver-arg"`
-	KubeControllerManagerArgs []string `json:"kube-controller-manager-arg"`
-	KubeSchedulerArgs         []string `json:"kube-scheduler-arg"`
-	KubeletArgs               []string `json:"kubelet-arg"`
-	KubeProxyArgs             []string `json:"kube-proxy-arg"`
+	KubeAPIServerArgs         []string `json:"kube-apiserver-arg" usage:"extra kube-apiserver argument --flag=value (repeatable)"`
+	KubeControllerManagerArgs []string `json:"kube-controller-manager-arg" usage:"extra kube-controller-manager argument (repeatable)"`
+	KubeSchedulerArgs         []string `json:"kube-scheduler-arg" usage:"extra kube-scheduler argument (repeatable)"`
+	KubeletArgs               []string `json:"kubelet-arg" usage:"extra kubelet argument (repeatable)"`
+	KubeProxyArgs             []string `json:"kube-proxy-arg" usage:"extra kube-proxy argument (repeatable)"`
 	// LogLevel is one of debug, info, warn, error.
-	LogLevel string `json:"log-level"`
+	LogLevel string `json:"log-level" usage:"log level: debug, info, warn, error"`
 
 	// RegistryPort is the TLS port of the local OCI registry.
-	RegistryPort int `json:"registry-port"`
+	RegistryPort int `json:"registry-port" usage:"TLS port of the local OCI registry"`
 	// RegistryGCInterval is how often unreferenced registry blobs are
 	// collected; 0 turns scheduled collection off.
-	RegistryGCInterval Duration `json:"registry-gc-interval"`
+	RegistryGCInterval Duration `json:"registry-gc-interval" usage:"interval of registry garbage collection (0 = off)"`
 
 	// MonitoringPort serves the Prometheus-compatible API and /federate.
-	MonitoringPort int `json:"monitoring-port"`
+	MonitoringPort int `json:"monitoring-port" usage:"port of the Prometheus-compatible monitoring API"`
 	// MonitoringRetention is how long samples are kept.
-	MonitoringRetention Duration `json:"monitoring-retention"`
+	MonitoringRetention Duration `json:"monitoring-retention" usage:"how long monitoring samples are kept"`
 	// MonitoringRetentionSize caps the TSDB's size on disk, e.g. "2GiB".
-	MonitoringRetentionSize string `json:"monitoring-retention-size"`
+	MonitoringRetentionSize string `json:"monitoring-retention-size" usage:"maximum size of monitoring data on disk"`
 	// MonitoringScrapeInterval is the default scrape interval (>= 1s).
-	MonitoringScrapeInterval Duration `json:"monitoring-scrape-interval"`
+	MonitoringScrapeInterval Duration `json:"monitoring-scrape-interval" usage:"default metrics scrape interval (>= 1s)"`
 
 	// ConsolePort is the HTTPS port of the web console.
-	ConsolePort int `json:"console-port"`
+	ConsolePort int `json:"console-port" usage:"HTTPS port of the web console"`
 }
 
 // Default returns the configuration used when nothing is set.

@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/outpost-platform/outpost/appliance/server"
+)
+
+func newServerCmd() *cobra.Command {
+	var cf *configFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Outpost server: Kubernetes, registry, monitoring and console on this machine",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.LogLevel)
+			return server.Run(cmd.Context(), server.Options{Config: cfg, Ports: preflightPorts(cfg), Log: log})
+		},
+	}
+	cf = addConfigFlags(cmd)
+	return cmd
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
