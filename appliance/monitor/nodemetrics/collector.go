@@ -1,6 +1,7 @@
 package nodemetrics
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -326,6 +327,9 @@ func (c *Collector) collectVolumes(ch chan<- prometheus.Metric) error {
 	var firstErr error
 	for name, dir := range c.opts.Volumes {
 		st, err := c.statfs(filepath.Clean(dir))
+		if errors.Is(err, unix.ENOENT) {
+			continue // created later (the registry's storage appears on first push)
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
