@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -18,33 +17,12 @@ import (
 // listAlerts returns the alerts the caller may see: platform admins all,
 // others those labelled with one of their projects' namespaces.
 func (s *Console) listAlerts(ctx context.Context, a *tenancy.Access) ([]Alert, error) {
-	var all []Alert
-	if s.deps.Alerting != nil {
-		var err error
-		if all, err = s.deps.Alerting.Alerts(ctx); err != nil {
-			return nil, err
-		}
-	} else {
-		data, err := s.promGet(ctx, "/api/v1/alerts", nil)
-		if err != nil {
-			return nil, err
-		}
-		var body struct {
-			Alerts []struct {
-				Labels      map[string]string `json:"labels"`
-				Annotations map[string]string `json:"annotations"`
-				State       string            `json:"state"`
-				ActiveAt    time.Time         `json:"activeAt"`
-				Value       string            `json:"value"`
-			} `json:"alerts"`
-		}
-		if err := json.Unmarshal(data, &body); err != nil {
-			return nil, fmt.Errorf("decoding alerts: %w", err)
-		}
-		for _, al := range body.Alerts {
-			all = append(all, Alert{Name: al.Labels["alertname"], State: al.State, Severity: al.Labels["severity"], Labels: al.Labels,
-				Annotations: al.Annotations, ActiveAt: al.ActiveAt, Value: al.Value})
-		}
+	if err := s.requireAlerting(); err != nil {
+		return nil, err
+	}
+	all, err := s.deps.Alerting.Alerts(ctx)
+	if err != nil {
+		return nil, err
 	}
 	out := []Alert{}
 	for _, al := range all {
@@ -58,7 +36,14 @@ func (s *Console) listAlerts(ctx context.Context, a *tenancy.Access) ([]Alert, e
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ActiveAt.After(out[j].ActiveAt) })
+	// Firing first, then pending, silenced, resolved; newest first within each.
+	rank := map[string]int{"firing": 0, "pending": 1, "silenced": 2, "resolved": 3}
+	sort.SliceStable(out, func(i, j int) bool {
+		if rank[out[i].State] != rank[out[j].State] {
+			return rank[out[i].State] < rank[out[j].State]
+		}
+		return out[i].ActiveAt.After(out[j].ActiveAt)
+	})
 	return out, nil
 }
 
@@ -71,55 +56,19 @@ func (s *Console) handleAlerts(c echo.Context) error {
 }
 
 func (s *Console) handleAlertRules(c echo.Context) error {
-	ctx := c.Request().Context()
-	if s.deps.Alerting != nil {
-		rules, err := s.deps.Alerting.Rules(ctx)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, items(rules))
-	}
-	data, err := s.promGet(ctx, "/api/v1/rules", nil)
-	if err != nil {
+	if err := s.requireAlerting(); err != nil {
 		return err
 	}
-	var body struct {
-		Groups []struct {
-			Name  string `json:"name"`
-			Rules []struct {
-				Name        string            `json:"name"`
-				Query       string            `json:"query"`
-				Duration    float64           `json:"duration"`
-				Labels      map[string]string `json:"labels"`
-				Annotations map[string]string `json:"annotations"`
-				State       string            `json:"state"`
-				Health      string            `json:"health"`
-				Type        string            `json:"type"`
-			} `json:"rules"`
-		} `json:"groups"`
-	}
-	if err := json.Unmarshal(data, &body); err != nil {
-		return fmt.Errorf("decoding alert rules: %w", err)
-	}
-	rules := []AlertRule{}
-	for _, g := range body.Groups {
-		for _, r := range g.Rules {
-			if r.Type != "" && r.Type != "alerting" {
-				continue
-			}
-			ar := AlertRule{Name: r.Name, Group: g.Name, Query: r.Query, Labels: r.Labels, Annotations: r.Annotations, State: r.State, Health: r.Health}
-			if r.Duration > 0 {
-				ar.For = (time.Duration(r.Duration) * time.Second).String()
-			}
-			rules = append(rules, ar)
-		}
+	rules, err := s.deps.Alerting.Rules(c.Request().Context())
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, items(rules))
 }
 
 func (s *Console) requireAlerting() error {
 	if s.deps.Alerting == nil {
-		return problem.Unavailable("Alert management is not available on this appliance.")
+		return errMonitoringOff
 	}
 	return nil
 }
@@ -139,8 +88,8 @@ func (s *Console) handleReceivers(c echo.Context) error {
 }
 
 func (s *Console) handlePutReceiver(c echo.Context) error {
-	var r settings.Receiver
-	if err := bindJSON(c, &r); err != nil {
+	var r AlertReceiver
+	if err := bindJSON(c, &r.Receiver); err != nil {
 		return err
 	}
 	r.Name = c.Param("name")

@@ -215,7 +215,10 @@ type bundleImporter struct {
 	wantSum  [32]byte
 }
 
-func (b *bundleImporter) Import(ctx context.Context, r io.ReaderAt, size int64, progress func(ImportProgress)) (ImportResult, error) {
+func (b *bundleImporter) Import(ctx context.Context, r io.ReaderAt, size int64, opts ImportOptions, progress func(ImportProgress)) (ImportResult, error) {
+	if !opts.AllowUnsigned {
+		return ImportResult{}, problem.Field("bundle", "is not signed by a trusted key")
+	}
 	data := make([]byte, size)
 	if _, err := r.ReadAt(data, 0); err != nil {
 		return ImportResult{}, err
@@ -237,7 +240,7 @@ func TestBundleUploadIsResumable(t *testing.T) {
 	content := bytes.Repeat([]byte("outpost-bundle-"), 1<<20) // 15 MiB: two chunks
 	imp.wantSum = sha256.Sum256(content)
 
-	r := admin.do("POST", "/api/v1/bundles/uploads", map[string]any{"fileName": "../../demo.tar", "size": len(content)})
+	r := admin.do("POST", "/api/v1/bundles/uploads", map[string]any{"fileName": "../../demo.tar", "size": len(content), "allowUnsigned": true})
 	expect(t, r, http.StatusCreated)
 	var up Upload
 	r.json(&up)
@@ -294,7 +297,7 @@ func TestBundleImportFailureIsReported(t *testing.T) {
 	imp := &bundleImporter{}
 	e := newEnv(t, func(_ *Config, d *Deps) { d.Bundles = imp })
 	admin := e.admin()
-	r := admin.do("POST", "/api/v1/bundles/uploads", map[string]any{"fileName": "bad.tar", "size": 4})
+	r := admin.do("POST", "/api/v1/bundles/uploads", map[string]any{"fileName": "bad.tar", "size": 4, "allowUnsigned": true})
 	var up Upload
 	r.json(&up)
 	expect(t, admin.do("PUT", "/api/v1/bundles/uploads/"+up.ID+"/chunk?offset=0", []byte("evil")), http.StatusOK)

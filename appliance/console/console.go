@@ -90,7 +90,11 @@ type Deps struct {
 	Registry Registry
 	// Bundles imports offline bundles.
 	Bundles BundleImporter
-	// Alerting manages alert rules, channels and silences.
+	// Monitor is the monitoring HTTP API in process (monitor.Handler():
+	// Prometheus /api/v1, Alertmanager v2 subset, /api/outpost/v1). When set
+	// it is used instead of Config.MonitoringURL, without a network hop.
+	Monitor http.Handler
+	// Alerting overrides the alerting built on the monitoring API.
 	Alerting Alerting
 	// HTTPClient reaches the monitoring API and the OIDC provider; default
 	// a client with a 30s timeout.
@@ -121,6 +125,7 @@ type Console struct {
 	uploads  *uploads
 	echo     *echo.Echo
 	events   *hub
+	monitor  *monitorClient
 }
 
 // AdminPasswordFile is where the first-start password is written, relative
@@ -184,6 +189,10 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		if c.cluster, err = newKubeCluster(deps.Kube, c.log, c.events); err != nil {
 			return nil, fmt.Errorf("console cluster access: %w", err)
 		}
+	}
+	c.monitor = newMonitorClient(cfg.MonitoringURL, deps.Monitor, deps.HTTPClient)
+	if c.deps.Alerting == nil && c.monitor != nil {
+		c.deps.Alerting = &monitorAlerting{m: c.monitor, now: deps.Now}
 	}
 	if c.uploads, err = newUploads(cfg, deps.DB.DB, deps.Now); err != nil {
 		return nil, err

@@ -45,7 +45,13 @@ type BundleImporter interface {
 	// the importing goroutine; it must return quickly). Nothing partial may
 	// become visible on error. The error should say what was wrong (e.g.
 	// which digest did not match) in one sentence.
-	Import(ctx context.Context, r io.ReaderAt, size int64, progress func(ImportProgress)) (ImportResult, error)
+	Import(ctx context.Context, r io.ReaderAt, size int64, opts ImportOptions, progress func(ImportProgress)) (ImportResult, error)
+}
+
+// ImportOptions are the choices the uploader made.
+type ImportOptions struct {
+	// AllowUnsigned accepts a bundle not signed by a trusted key.
+	AllowUnsigned bool `json:"allowUnsigned"`
 }
 
 // ImportProgress is a step of an import.
@@ -66,27 +72,35 @@ type ImportResult struct {
 	Charts  []string `json:"charts,omitempty"`
 }
 
-// Alerting manages alerts, rules, notification receivers and silences
-// (appliance/monitor). When Deps.Alerting is nil the console reads alerts and
-// rules from the Prometheus-compatible API and the other pages say that
-// alert management is not available.
+// Alerting manages alerts, rules, notification receivers and silences.
+// When Deps.Alerting is nil the console uses the monitoring HTTP API
+// (Deps.Monitor or Config.MonitoringURL): Prometheus /api/v1 for rules and
+// pending alerts, the Alertmanager v2 subset for alerts and silences, and
+// /api/outpost/v1/receivers for notification channels.
 type Alerting interface {
 	// Alerts returns firing and pending alerts and those resolved recently.
 	Alerts(ctx context.Context) ([]Alert, error)
 	Rules(ctx context.Context) ([]AlertRule, error)
 	// Receivers returns the notification targets; secret fields masked.
-	Receivers(ctx context.Context) ([]settings.Receiver, error)
-	PutReceiver(ctx context.Context, r settings.Receiver) error
+	Receivers(ctx context.Context) ([]AlertReceiver, error)
+	PutReceiver(ctx context.Context, r AlertReceiver) error
 	DeleteReceiver(ctx context.Context, name string) error
 	Silences(ctx context.Context) ([]Silence, error)
 	CreateSilence(ctx context.Context, s Silence) (Silence, error)
 	ExpireSilence(ctx context.Context, id string) error
 }
 
+// AlertReceiver is a notification target and where it is defined:
+// "config" (the YAML file, read-only here) or "api".
+type AlertReceiver struct {
+	settings.Receiver
+	Source string `json:"source,omitempty"`
+}
+
 // Alert is one alert instance.
 type Alert struct {
 	Name        string            `json:"name"`
-	State       string            `json:"state"` // firing, pending, resolved
+	State       string            `json:"state"` // firing, pending, silenced, resolved
 	Severity    string            `json:"severity,omitempty"`
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations,omitempty"`

@@ -76,32 +76,9 @@ type promResponse struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// promGet calls the monitoring API and returns its data field.
+// promGet calls a Prometheus API endpoint of the monitor.
 func (s *Console) promGet(ctx context.Context, path string, params url.Values) (json.RawMessage, error) {
-	if s.cfg.MonitoringURL == "" {
-		return nil, problem.Unavailable("Monitoring is turned off on this appliance.")
-	}
-	u := strings.TrimRight(s.cfg.MonitoringURL, "/") + path
-	if len(params) > 0 {
-		u += "?" + params.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("building monitoring request: %w", err)
-	}
-	resp, err := s.deps.HTTPClient.Do(req)
-	if err != nil {
-		return nil, problem.Unavailable("The monitoring service cannot be reached; charts and alerts are unavailable for now.")
-	}
-	defer resp.Body.Close()
-	var pr promResponse
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 32<<20)).Decode(&pr); err != nil {
-		return nil, fmt.Errorf("reading monitoring answer from %s: %w", path, err)
-	}
-	if pr.Status != "success" {
-		return nil, fmt.Errorf("monitoring query %s failed: %s: %s", path, pr.ErrorType, pr.Error)
-	}
-	return pr.Data, nil
+	return s.monitor.prom(ctx, path, params)
 }
 
 // queryRange runs a range query and returns its series; the name of each

@@ -40,18 +40,20 @@ const ChunkSize = 8 << 20
 
 // Upload is a bundle upload and its import.
 type Upload struct {
-	ID        string          `json:"id"`
-	FileName  string          `json:"fileName"`
-	Size      int64           `json:"size"`
-	Received  int64           `json:"received"`
-	State     string          `json:"state"`
-	Message   string          `json:"message,omitempty"`
-	CreatedBy string          `json:"createdBy"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
-	Result    *ImportResult   `json:"result,omitempty"`
-	Progress  *ImportProgress `json:"progress,omitempty"`
-	ChunkSize int             `json:"chunkSize"`
+	ID        string        `json:"id"`
+	FileName  string        `json:"fileName"`
+	Size      int64         `json:"size"`
+	Received  int64         `json:"received"`
+	State     string        `json:"state"`
+	Message   string        `json:"message,omitempty"`
+	CreatedBy string        `json:"createdBy"`
+	CreatedAt time.Time     `json:"createdAt"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+	Result    *ImportResult `json:"result,omitempty"`
+	// AllowUnsigned records the uploader's choice to accept an unsigned bundle.
+	AllowUnsigned bool            `json:"allowUnsigned"`
+	Progress      *ImportProgress `json:"progress,omitempty"`
+	ChunkSize     int             `json:"chunkSize"`
 }
 
 // uploads stores chunks under <data-dir>/console/uploads and runs imports
@@ -97,9 +99,9 @@ func (u *uploads) get(ctx context.Context, id string) (Upload, error) {
 	var up Upload
 	var created, updated int64
 	var result string
-	err := u.db.QueryRowContext(ctx, `SELECT id, file_name, size, received, state, message, created_by, created_at, updated_at, result
-		FROM console_uploads WHERE id=?`, id).Scan(&up.ID, &up.FileName, &up.Size, &up.Received, &up.State, &up.Message,
-		&up.CreatedBy, &created, &updated, &result)
+	err := u.db.QueryRowContext(ctx, `SELECT id, file_name, size, received, state, message, created_by, created_at, updated_at, result,
+		allow_unsigned FROM console_uploads WHERE id=?`, id).Scan(&up.ID, &up.FileName, &up.Size, &up.Received, &up.State, &up.Message,
+		&up.CreatedBy, &created, &updated, &result, &up.AllowUnsigned)
 	if errors.Is(err, sql.ErrNoRows) {
 		return up, problem.NotFound("upload")
 	}
@@ -220,7 +222,7 @@ func (u *uploads) importOne(ctx context.Context, s *Console, id string) {
 	}
 	defer f.Close()
 	last := time.Time{}
-	result, err := s.deps.Bundles.Import(ctx, f, up.Size, func(p ImportProgress) {
+	result, err := s.deps.Bundles.Import(ctx, f, up.Size, ImportOptions{AllowUnsigned: up.AllowUnsigned}, func(p ImportProgress) {
 		u.mu.Lock()
 		u.progress[id] = p
 		u.mu.Unlock()
@@ -255,8 +257,9 @@ func auditEntryForImport(up Upload, result, detail string) audit.Entry {
 }
 
 type uploadRequest struct {
-	FileName string `json:"fileName"`
-	Size     int64  `json:"size"`
+	FileName      string `json:"fileName"`
+	Size          int64  `json:"size"`
+	AllowUnsigned bool   `json:"allowUnsigned"`
 }
 
 func (s *Console) handleCreateUpload(c echo.Context) error {
@@ -295,15 +298,15 @@ func (s *Console) handleCreateUpload(c echo.Context) error {
 	}
 	file.Close()
 	now := s.now().UnixMilli()
-	if _, err := s.deps.DB.ExecContext(c.Request().Context(), `INSERT INTO console_uploads(id, file_name, size, received, state, created_by, created_at, updated_at)
-		VALUES(?,?,?,0,?,?,?,?)`, id, req.FileName, req.Size, uploadReceiving, principalOf(c).user.Name, now, now); err != nil {
+	if _, err := s.deps.DB.ExecContext(c.Request().Context(), `INSERT INTO console_uploads(id, file_name, size, received, state, created_by, created_at, updated_at, allow_unsigned)
+		VALUES(?,?,?,0,?,?,?,?,?)`, id, req.FileName, req.Size, uploadReceiving, principalOf(c).user.Name, now, now, req.AllowUnsigned); err != nil {
 		return fmt.Errorf("recording upload: %w", err)
 	}
 	up, err := s.uploads.get(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	auditDetail(c, "upload "+id+", "+strconv.FormatInt(req.Size, 10)+" bytes")
+	auditDetail(c, "upload "+id+", "+strconv.FormatInt(req.Size, 10)+" bytes, allowUnsigned="+strconv.FormatBool(req.AllowUnsigned))
 	return c.JSON(http.StatusCreated, up)
 }
 

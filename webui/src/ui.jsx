@@ -76,7 +76,7 @@ export function Table({ columns, rows, empty, rowKey, testid, error }) {
 
 const statusClass = {
   Running: 'ok', Ready: 'ok', Completed: 'ok', Bound: 'ok', Succeeded: 'ok', imported: 'ok', success: 'ok', resolved: 'ok', Scheduled: 'ok',
-  Updating: 'warn', Pending: 'warn', ContainerCreating: 'warn', Terminating: 'warn', pending: 'warn', importing: 'warn', receiving: 'warn', Suspended: 'muted', Stopped: 'muted',
+  Updating: 'warn', Pending: 'warn', ContainerCreating: 'warn', Terminating: 'warn', pending: 'warn', importing: 'warn', receiving: 'warn', Suspended: 'muted', Stopped: 'muted', silenced: 'muted', canceled: 'muted',
   Failed: 'bad', Error: 'bad', CrashLoopBackOff: 'bad', ImagePullBackOff: 'bad', ErrImagePull: 'bad', NotReady: 'bad', failed: 'bad', firing: 'bad', denied: 'bad', failure: 'bad', OOMKilled: 'bad',
 };
 

@@ -105,6 +105,7 @@ var migrations = []string{
 		updated_at INTEGER NOT NULL,
 		result TEXT NOT NULL DEFAULT ''
 	);`,
+	`ALTER TABLE console_uploads ADD COLUMN allow_unsigned INTEGER NOT NULL DEFAULT 0`,
 }
 
 // Migrate creates or upgrades the console's tables in db.

@@ -37,6 +37,7 @@ function AlertList() {
         <option value="">{t('alerts.any')}</option>
         <option value="firing">{t('alerts.firing')}</option>
         <option value="pending">{t('alerts.pending')}</option>
+        <option value="silenced">{t('alerts.silenced')}</option>
         <option value="resolved">{t('alerts.resolved')}</option>
       </select>
     }>
@@ -176,7 +177,7 @@ function Receivers() {
           { title: t('alerts.matchers'), class: 'mono', render: (r) => (r.match || []).join(', ') || t('alerts.allAlerts') },
           {
             title: '',
-            render: (r) => (
+            render: (r) => r.source === 'config' ? <span class="muted">{t('alerts.fromConfig')}</span> : (
               <ConfirmButton class="link danger" label={t('common.delete')} question={t('alerts.deleteReceiver', { name: r.name })}
                 onConfirm={async () => {
                   await del(`/alerts/receivers/${enc(r.name)}`);

@@ -67,7 +67,7 @@ export function Images() {
 // server how much it has and continues from there.
 const resumeKey = (file) => `outpost.upload.${file.name}.${file.size}.${file.lastModified}`;
 
-async function uploadFile(file, onProgress, signal) {
+async function uploadFile(file, allowUnsigned, onProgress, signal) {
   let up = null;
   const saved = localStorage.getItem(resumeKey(file));
   if (saved) {
@@ -79,7 +79,7 @@ async function uploadFile(file, onProgress, signal) {
     }
   }
   if (!up) {
-    up = await post('/bundles/uploads', { fileName: file.name, size: file.size });
+    up = await post('/bundles/uploads', { fileName: file.name, size: file.size, allowUnsigned });
     localStorage.setItem(resumeKey(file), up.id);
   }
   let offset = up.received;
@@ -117,13 +117,14 @@ export function Bundles() {
   const history = useLiveList('/bundles/uploads', { kinds: ['bundles'] });
   const [progress, setProgress] = useState(null);
   const [error, setError] = useState(null);
+  const [allowUnsigned, setAllowUnsigned] = useState(false);
   const abort = useRef(null);
   useEffect(() => () => abort.current?.abort(), []);
   const start = async (file) => {
     setError(null);
     abort.current = new AbortController();
     try {
-      await uploadFile(file, setProgress, abort.current.signal);
+      await uploadFile(file, allowUnsigned, setProgress, abort.current.signal);
       history.reload();
     } catch (err) {
       if (err.name !== 'AbortError') setError(err);
@@ -136,6 +137,10 @@ export function Bundles() {
       <PageHeader title={t('bundles.title')} sub={t('bundles.sub')} />
       <Card title={t('bundles.upload')}>
         <p class="muted">{t('bundles.uploadHint')}</p>
+        <label class="check">
+          <input type="checkbox" checked={allowUnsigned} onChange={(e) => setAllowUnsigned(e.currentTarget.checked)} data-testid="allow-unsigned" />
+          {t('bundles.allowUnsigned')}
+        </label>
         <input type="file" data-testid="bundle-file" disabled={!!progress} onChange={(e) => e.currentTarget.files[0] && start(e.currentTarget.files[0])} />
         {progress && (
           <div class="progress-row">
