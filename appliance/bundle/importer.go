@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/opencontainers/go-digest"
@@ -654,7 +655,7 @@ func newBlobWriters(workers int, names *describer) *blobWriters {
 	}
 	bw := &blobWriters{names: names, slots: make(chan struct{}, workers), bufs: make(chan []byte, writeBufCount)}
 	for range writeBufCount {
-		bw.bufs <- make([]byte, writeBufSize)
+		bw.bufs <- alignedBuffer(writeBufSize)
 	}
 	return bw
 }
@@ -742,6 +743,15 @@ func (bw *blobWriters) run(d Descriptor, w *registry.BlobWriter, chunks <-chan [
 	if err := w.Commit(); err != nil {
 		bw.setErr(err)
 	}
+}
+
+// alignedBuffer returns a buffer whose start is aligned for direct I/O,
+// so BlobWriter can write it without a copy through the page cache.
+func alignedBuffer(size int) []byte {
+	const align = registry.DirectIOAlignment
+	b := make([]byte, size+align)
+	off := (align - int(uintptr(unsafe.Pointer(&b[0]))%align)) % align
+	return b[off : off+size : off+size]
 }
 
 // wait finishes every blob and returns the first error.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
@@ -278,18 +279,48 @@ type BlobWriter struct {
 	h        hash.Hash
 	n        int64
 	verified bool
+	// direct is set while the file is open with O_DIRECT: aligned full
+	// blocks go from the caller's buffer to the disk without a copy into
+	// the page cache, which saves a memory copy per byte on a machine
+	// whose import is CPU-bound (hashing). The unaligned tail is written
+	// after turning O_DIRECT off.
+	direct bool
 }
+
+// DirectIOAlignment is the buffer and offset alignment that lets
+// BlobWriter write without copying through the page cache.
+const DirectIOAlignment = 4096
 
 // NewBlobWriter starts writing the blob expected (size bytes) in staging.
 func (s *Store) NewBlobWriter(staging *Staging, expected digest.Digest, size int64) (*BlobWriter, error) {
 	if err := expected.Validate(); err != nil || expected.Algorithm() != digest.SHA256 {
 		return nil, fmt.Errorf("writing blob %q: not a sha256 digest", expected)
 	}
-	f, err := os.CreateTemp(staging.dir, expected.Encoded()[:12]+"-*")
+	f, direct, err := createBlobFile(staging.dir, expected.Encoded()[:12])
 	if err != nil {
 		return nil, fmt.Errorf("writing blob %s: %w", expected, err)
 	}
-	return &BlobWriter{store: s, expected: expected, size: size, f: f, h: sha256.New()}, nil
+	return &BlobWriter{store: s, expected: expected, size: size, f: f, h: sha256.New(), direct: direct}, nil
+}
+
+// createBlobFile creates a new file in dir, with O_DIRECT where the
+// filesystem supports it (not tmpfs).
+func createBlobFile(dir, prefix string) (*os.File, bool, error) {
+	for range 10 {
+		var b [6]byte
+		rand.Read(b[:])
+		name := filepath.Join(dir, prefix+"-"+hex.EncodeToString(b[:]))
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_DIRECT, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if errors.Is(err, unix.EINVAL) {
+			f, err = os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			return f, false, err
+		}
+		return f, err == nil, err
+	}
+	return nil, false, errors.New("cannot create a unique temporary file")
 }
 
 // Write writes p, failing once more than the announced size arrives.
@@ -297,10 +328,41 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 	if w.n+int64(len(p)) > w.size {
 		return 0, &DigestMismatchError{Expected: w.expected, ExpectedSize: w.size, ActualSize: w.n + int64(len(p))}
 	}
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
+	w.h.Write(p)
+	written := 0
+	if w.direct {
+		aligned := len(p) &^ (DirectIOAlignment - 1)
+		if aligned > 0 && uintptr(unsafe.Pointer(&p[0]))%DirectIOAlignment == 0 && w.n%DirectIOAlignment == 0 {
+			n, err := w.f.Write(p[:aligned])
+			written += n
+			w.n += int64(n)
+			if err != nil {
+				return written, err
+			}
+		}
+		if written < len(p) {
+			if err := w.stopDirect(); err != nil {
+				return written, err
+			}
+		}
+	}
+	n, err := w.f.Write(p[written:])
 	w.n += int64(n)
-	return n, err
+	return written + n, err
+}
+
+// stopDirect turns O_DIRECT off for the rest of the file.
+func (w *BlobWriter) stopDirect() error {
+	fd := int(w.f.Fd())
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_DIRECT)
+	}
+	if err != nil {
+		return fmt.Errorf("writing blob %s: %w", w.expected, err)
+	}
+	w.direct = false
+	return nil
 }
 
 // ReadFrom copies r into the blob with a large buffer.

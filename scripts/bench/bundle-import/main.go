@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ func main() {
 	dir := flag.String("dir", "", "work directory on the disk to measure (default: a temp dir under /var/tmp)")
 	keep := flag.Bool("keep", false, "keep the work directory")
 	skipCrane := flag.Bool("skip-crane", false, "skip the crane push comparison")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the import to this file")
 	flag.Parse()
 	total, err1 := parseSize(*sizeFlag)
 	layerSize, err2 := parseSize(*layerFlag)
@@ -108,12 +110,22 @@ func main() {
 		fatal(err)
 	}
 	syncAll()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+	}
 	t0 = time.Now()
 	res, err := im.ImportFile(ctx, bundlePath, bundle.ImportOptions{AllowUnsigned: true}, nil)
 	if err != nil {
 		fatal(err)
 	}
 	importTime := time.Since(t0)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	importRate := float64(content) / importTime.Seconds()
 
 	t0 = time.Now()
