@@ -157,7 +157,7 @@ func main() {
 	if craneRate > 0 {
 		fmt.Printf("%-44s %12s/s %10s\n", "crane push to standalone distribution", human(int64(craneRate)), craneTime.Round(time.Millisecond))
 	}
-	fmt.Printf("%-44s %12s/GB %9s\n", "re-import of present content", (time.Duration(float64(reimportTime)/gb)).Round(time.Millisecond), reimportTime.Round(time.Millisecond))
+	fmt.Printf("%-44s %12s/GB %9s\n", "re-import of present content", (time.Duration(float64(reimportTime) / gb)).Round(time.Millisecond), reimportTime.Round(time.Millisecond))
 	fmt.Println()
 	fmt.Printf("import / dd write rate:  %5.0f%%   (goal >= 80%%)\n", 100*importRate/ddRate)
 	if craneRate > 0 {
