@@ -252,3 +252,45 @@ func TestSystemBundleFromArchive(t *testing.T) {
 		t.Fatalf("coredns digest %s", got)
 	}
 }
+
+// TestExampleSpecs keeps the examples in bundles/examples parseable.
+func TestExampleSpecs(t *testing.T) {
+	files, _ := filepath.Glob("../../bundles/examples/*/bundle.yaml")
+	if len(files) == 0 {
+		t.Fatal("no example bundle.yaml found")
+	}
+	for _, f := range files {
+		if _, err := LoadSpec(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestRealSystemImages packs the node's built system image archive (make
+// assets) as a system bundle and imports it, when the archive exists.
+func TestRealSystemImages(t *testing.T) {
+	archive, _ := filepath.Abs("../node/assets/images/system-images.tar")
+	if _, err := os.Stat(archive); err != nil {
+		t.Skip("appliance/node/assets/images/system-images.tar is not built (make assets)")
+	}
+	spec, err := LoadSpec("../../bundles/examples/system/bundle.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "system.bundle")
+	m, err := Create(context.Background(), spec, out, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(t, registrytest.Options{}, nil)
+	res, err := s.importer.ImportFile(context.Background(), out, ImportOptions{AllowUnsigned: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range res.Images {
+		t.Logf("%s → %s (%s)", img.Ref, img.Repository, img.Digest)
+	}
+	if len(res.Images) != len(m.Images) || len(m.Images) == 0 {
+		t.Fatalf("imported %d of %d images", len(res.Images), len(m.Images))
+	}
+}
