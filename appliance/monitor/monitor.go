@@ -47,6 +47,9 @@ const (
 // lookbackDelta is PromQL's staleness window, Prometheus's default.
 const lookbackDelta = 5 * time.Minute
 
+// remoteFlushDeadline bounds how long shutdown waits for remote_write.
+const remoteFlushDeadline = 5 * time.Second
+
 // Monitor is Outpost's monitoring. Build it with New, then call Run.
 type Monitor struct {
 	cfg    Config
@@ -155,8 +158,11 @@ func New(cfg Config, deps Deps) (*Monitor, error) {
 
 	m.fanout = m.store
 	if len(cfg.RemoteWrite) > 0 {
+		// A short flush deadline: an unreachable central Prometheus must not
+		// hold up the appliance's shutdown; the WAL keeps what was not sent.
 		m.remote = remote.NewStorage(m.logger.With("component", "remote"), m.registry, m.store.StartTime,
-			m.store.Dir(), time.Minute, readyScrape{m}, false)
+			m.store.Dir(), remoteFlushDeadline, readyScrape{m}, false)
+		m.store.SetWriteNotified(m.remote)
 		m.fanout = storage.NewFanout(m.logger, m.store, m.remote)
 	}
 

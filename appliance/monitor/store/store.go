@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/wlog"
 	"github.com/prometheus/prometheus/util/compression"
 	"golang.org/x/sys/unix"
 )
@@ -67,6 +68,7 @@ type Store struct {
 	dbStats  atomic.Pointer[tsdb.DBStats]
 	gatherer atomic.Pointer[prometheus.Registry]
 	paused   atomic.Bool
+	notified atomic.Pointer[wlog.WriteNotified]
 	ready    chan struct{}
 	readyOne sync.Once
 
@@ -183,6 +185,9 @@ func (s *Store) open() error {
 	if err != nil {
 		return fmt.Errorf("opening TSDB in %s: %w", s.opts.Dir, err)
 	}
+	if wn := s.notified.Load(); wn != nil {
+		db.SetWriteNotified(*wn)
+	}
 	s.gatherer.Store(reg)
 	s.dbStats.Store(stats)
 	s.db.Store(db)
@@ -233,6 +238,10 @@ func (s *Store) pause(reason string) {
 	s.logger.Error("monitoring ingestion paused to protect the disk; samples are dropped until space is freed",
 		"dir", s.opts.Dir, "reason", reason)
 }
+
+// SetWriteNotified registers remote_write's WAL watcher, so it reads new
+// WAL records as they are written instead of polling. Call it before Run.
+func (s *Store) SetWriteNotified(wn wlog.WriteNotified) { s.notified.Store(&wn) }
 
 // Paused reports whether ingestion is paused for lack of disk space.
 func (s *Store) Paused() bool { return s.paused.Load() }
