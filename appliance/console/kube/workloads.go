@@ -578,19 +578,14 @@ func (c *Cluster) Rollback(ctx context.Context, id Identity, ns, kind, name stri
 		}
 		tmpl := rs.Spec.Template.DeepCopy()
 		delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-		patch, err := json.Marshal([]map[string]any{
-			// The test makes a concurrent change fail with 409 instead of being overwritten.
-			{"op": "test", "path": "/metadata/resourceVersion", "value": d.ResourceVersion},
-			{"op": "replace", "path": "/spec/template", "value": tmpl},
-		})
+		// No resourceVersion precondition: status updates change it every
+		// few seconds, and replacing the template is what the user asked
+		// for whatever the status says (kubectl rollout undo does the same).
+		patch, err := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
 		if err != nil {
 			return fmt.Errorf("building rollback patch: %w", err)
 		}
-		err = c.patchWorkload(ctx, id, ns, kind, name, types.JSONPatchType, patch)
-		if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid && strings.Contains(p.Message, "test") {
-			return problem.Conflict(fmt.Sprintf("Deployment %s changed meanwhile; reload and try again.", name))
-		}
-		return err
+		return c.patchWorkload(ctx, id, ns, kind, name, types.JSONPatchType, patch)
 	}
 	return problem.Field("revision", fmt.Sprintf("deployment %s has no revision %d", name, revision))
 }
