@@ -143,7 +143,9 @@ func (s *Console) handleOverview(c echo.Context) error {
 		o.Versions[k] = v
 	}
 	if s.cluster != nil && s.cluster.Ready() {
-		if v := s.cluster.ServerVersion(); v != "" {
+		// The apiserver of a source build reports v0.0.0-master; the
+		// version the binary was built with (Deps.Versions) is then the truth.
+		if v := s.cluster.ServerVersion(); v != "" && !strings.HasPrefix(v, "v0.0.0") {
 			o.Versions["kubernetes"] = v
 		}
 		sum, err := s.cluster.Summarize(a.VisibleProjects())

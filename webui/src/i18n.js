@@ -66,6 +66,9 @@ const en = {
   'kind.cronjobs': 'Cron jobs', 'kind.pods': 'Pods', 'kind.replicasets': 'Replica sets', 'kind.services': 'Services', 'kind.ingresses': 'Ingresses',
   'kind.configmaps': 'Config maps', 'kind.secrets': 'Secrets', 'kind.persistentvolumeclaims': 'Volume claims',
 
+  'kindOne.deployments': 'Deployment', 'kindOne.statefulsets': 'Stateful set', 'kindOne.daemonsets': 'Daemon set', 'kindOne.jobs': 'Job',
+  'kindOne.cronjobs': 'Cron job', 'kindOne.replicasets': 'Replica set',
+
   'workloads.title': 'Workloads', 'workloads.inProject': 'project {project}', 'workloads.new': 'Deploy', 'workloads.all': 'All',
   'workloads.kind': 'Kind', 'workloads.ready': 'Ready', 'workloads.images': 'Images', 'workloads.empty': 'No workloads in this project.',
   'workloads.emptyWriter': 'No workloads yet. Use "Deploy" to run an image from the local registry.',

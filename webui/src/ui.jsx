@@ -32,10 +32,12 @@ export function Loading() {
   return <div class="muted pad">{t('common.loading')}</div>;
 }
 
+// ErrorBox shows an error; "not available" answers (503) are a notice, not
+// an alarm.
 export function ErrorBox({ error }) {
   if (!error) return null;
   return (
-    <div class="error-box" role="alert">
+    <div class={error.status === 503 ? 'warn-box' : 'error-box'} role="alert">
       {error.message || String(error)}
     </div>
   );

@@ -8,9 +8,11 @@ const require = createRequire(import.meta.url);
 // playwright-core is a dev dependency of the console front end (webui/).
 const { chromium } = require(new URL('../../../webui/node_modules/playwright-core', import.meta.url).pathname);
 
-export async function launch({ artifacts }) {
+// launch starts Chromium with a fresh profile; each profile is a separate
+// browser (own cookies), so two users can be logged in side by side.
+export async function launch({ artifacts, profile = 'main' }) {
   mkdirSync(artifacts, { recursive: true });
-  const userDataDir = join(artifacts, 'chromium-profile-' + process.pid);
+  const userDataDir = join(artifacts, `chromium-profile-${profile}-${process.pid}`);
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,

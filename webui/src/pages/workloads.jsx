@@ -322,7 +322,7 @@ export function WorkloadDetail({ project, kind, name }) {
   const write = canWrite(role);
   return (
     <>
-      <PageHeader title={w.name} sub={`${t('kind.' + w.kind)} · ${t('workloads.inProject', { project })}`}>
+      <PageHeader title={w.name} sub={`${t('kindOne.' + w.kind)} · ${t('workloads.inProject', { project })}`}>
         {write && w.scalable && <button onClick={() => setDialog('scale')} data-testid="scale">{t('detail.scale')}</button>}
         {write && w.restartable && (
           <ConfirmButton class="secondary" label={t('detail.restart')} question={t('detail.restartQuestion', { name })} testid="restart"
@@ -520,7 +520,7 @@ export function PodDetail({ project, name }) {
   if (!p) return <Loading />;
   return (
     <>
-      <PageHeader title={p.name} sub={p.owner ? `${t('kind.' + p.owner.kind)} ${p.owner.name}` : t('pods.title')}>
+      <PageHeader title={p.name} sub={p.owner ? `${t('kindOne.' + p.owner.kind)} ${p.owner.name}` : t('pods.title')}>
         {canWrite(roleIn(session, project)) && (
           <ConfirmButton label={t('common.delete')} question={t('pods.deleteQuestion', { name })}
             onConfirm={async () => {
