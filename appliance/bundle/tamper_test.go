@@ -161,7 +161,9 @@ func TestTamperedBundles(t *testing.T) {
 		{"magic", byName[magicEntry].dataOffset + 3, "not an Outpost bundle"},
 		{"bundle.json", byName[manifestEntry].dataOffset + int64(bytes.Index(entries[1].data, []byte(`"shop"`))) + 2, "does not match the bundle manifest"},
 		{"bundle.json structure", byName[manifestEntry].dataOffset, "bundle.json is not a valid bundle manifest"},
-		{"bundle.sig value", sig.dataOffset + int64(sigValue), "does not match"},
+		// A flipped base64 character is either still base64 (then the
+		// signature fails) or not (then the slot is malformed).
+		{"bundle.sig value", sig.dataOffset + int64(sigValue), "does not match|bundle.sig is not a valid signature list"},
 		{"bundle.sig structure", sig.dataOffset + 1, "bundle.sig is not a valid signature list"},
 		{"oci-layout", byName[layoutEntry].dataOffset + 5, "oci-layout"},
 		{"index.json", byName[indexEntry].dataOffset + 20, "index.json " + m.Index.Digest.String()},
@@ -183,7 +185,7 @@ func TestTamperedBundles(t *testing.T) {
 			if err == nil {
 				t.Fatal("tampered bundle imported")
 			}
-			if !strings.Contains(err.Error(), tc.want) {
+			if !containsAny(err.Error(), strings.Split(tc.want, "|")) {
 				t.Errorf("error %q, want it to mention %q", err, tc.want)
 			}
 			if strings.Contains(err.Error(), "\n") {
@@ -229,4 +231,13 @@ func TestVerifyDetectsTampering(t *testing.T) {
 func newStaticKey(pubPEM []byte) (trust.KeyRing, error) {
 	k, err := trust.NewStaticKey("vendor", pubPEM)
 	return trust.StaticKeys{k}, err
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

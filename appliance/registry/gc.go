@@ -2,9 +2,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -61,7 +63,7 @@ func (reg *Registry) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 	}()
 	cutoff := start.Add(-reg.cfg.GCGracePeriod)
 
-	marked, removed, err := reg.mark(ctx, opts, cutoff)
+	marked, recentlyLinked, removed, err := reg.mark(ctx, opts, cutoff)
 	if err != nil {
 		reg.metrics.gcRuns.WithLabelValues("error").Inc()
 		return res, err
@@ -95,7 +97,10 @@ func (reg *Registry) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 			if err != nil {
 				continue // not a complete blob
 			}
-			if fi.ModTime().After(cutoff) {
+			// Young: written, or linked into a repository (a re-upload of
+			// content already stored only adds a link), within the grace
+			// period.
+			if fi.ModTime().After(cutoff) || recentlyLinked[d] {
 				res.BlobsProtected++
 				continue
 			}
@@ -109,6 +114,11 @@ func (reg *Registry) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 				err = os.RemoveAll(s.blobDir(d))
 			}
 			s.mu.Unlock()
+			if errors.Is(err, syscall.ENOTEMPTY) {
+				// Written again while being deleted: in use after all.
+				res.BlobsProtected++
+				continue
+			}
 			if err != nil {
 				reg.metrics.gcRuns.WithLabelValues("error").Inc()
 				return res, fmt.Errorf("collecting garbage: deleting blob %s: %w", d, err)
@@ -131,14 +141,15 @@ func (reg *Registry) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 }
 
 // mark returns every blob that stored manifests reference (manifests
-// included). With RemoveUntagged it first unlinks old untagged manifests.
-func (reg *Registry) mark(ctx context.Context, opts GCOptions, cutoff time.Time) (map[digest.Digest]bool, int, error) {
+// included) and the blobs linked into a repository after cutoff. With
+// RemoveUntagged it first unlinks old untagged manifests.
+func (reg *Registry) mark(ctx context.Context, opts GCOptions, cutoff time.Time) (marked, recentlyLinked map[digest.Digest]bool, removed int, err error) {
 	s := reg.store
-	marked := map[digest.Digest]bool{}
-	removed := 0
+	marked = map[digest.Digest]bool{}
+	recentlyLinked = map[digest.Digest]bool{}
 	repos, err := s.repositoryNames()
 	if err != nil {
-		return nil, 0, fmt.Errorf("collecting garbage: %w", err)
+		return nil, nil, 0, fmt.Errorf("collecting garbage: %w", err)
 	}
 	markTree := func(repo string, root digest.Digest) error {
 		if _, ok := s.BlobSize(root); !ok {
@@ -160,15 +171,24 @@ func (reg *Registry) mark(ctx context.Context, opts GCOptions, cutoff time.Time)
 	}
 	for _, repo := range repos {
 		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		tags, err := s.tags(repo)
 		if err != nil {
-			return nil, 0, fmt.Errorf("collecting garbage: %w", err)
+			return nil, nil, 0, fmt.Errorf("collecting garbage: %w", err)
 		}
 		revs, err := s.revisions(repo)
 		if err != nil {
-			return nil, 0, fmt.Errorf("collecting garbage: %w", err)
+			return nil, nil, 0, fmt.Errorf("collecting garbage: %w", err)
+		}
+		layers, err := s.layers(repo)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("collecting garbage: %w", err)
+		}
+		for _, d := range layers {
+			if fi, err := os.Stat(s.layerLinkPath(repo, d)); err == nil && fi.ModTime().After(cutoff) {
+				recentlyLinked[d] = true
+			}
 		}
 		// Roots: every tag, and every manifest that is not removable.
 		var roots []digest.Digest
@@ -185,7 +205,7 @@ func (reg *Registry) mark(ctx context.Context, opts GCOptions, cutoff time.Time)
 		reached := map[digest.Digest]bool{}
 		for _, root := range roots {
 			if err := markTree(repo, root); err != nil {
-				return nil, 0, err
+				return nil, nil, 0, err
 			}
 			reached[root] = true
 			if tree, err := s.WalkImage(root); err == nil {
@@ -210,15 +230,15 @@ func (reg *Registry) mark(ctx context.Context, opts GCOptions, cutoff time.Time)
 			s.mu.Unlock()
 			if inUse {
 				if err := markTree(repo, d); err != nil {
-					return nil, 0, err
+					return nil, nil, 0, err
 				}
 			}
 			if err != nil {
-				return nil, 0, fmt.Errorf("collecting garbage: unlinking manifest %s from %s: %w", d, repo, err)
+				return nil, nil, 0, fmt.Errorf("collecting garbage: unlinking manifest %s from %s: %w", d, repo, err)
 			}
 		}
 	}
-	return marked, removed, nil
+	return marked, recentlyLinked, removed, nil
 }
 
 // removableRevision reports whether an untagged manifest is old enough to

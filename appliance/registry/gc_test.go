@@ -358,3 +358,33 @@ func pushBlobs(t *testing.T, env *registrytest.Env, img v1.Image) {
 		r.Body.Close()
 	}
 }
+
+// TestGCKeepsReuploadedOldBlobs: a client re-uploads content the registry
+// already holds as old garbage (distribution then only adds a link, the
+// blob keeps its old time) into a repository that has no manifest yet, and
+// pushes the manifest after a collection: the grace period must cover the
+// link, not just the blob's own age.
+func TestGCKeepsReuploadedOldBlobs(t *testing.T) {
+	env := registrytest.Start(t, registrytest.Options{})
+	img := randomImage(t, 2048, 2)
+	if err := crane.Push(img, env.Host+"/race/orphan:1", env.Crane(true)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Registry.RemoveImage(context.Background(), "race/orphan:1"); err != nil {
+		t.Fatal(err)
+	}
+	ageStorage(t, env)
+	pushBlobs(t, env, img) // into race/app: links only, the blobs stay old
+	if _, err := env.Registry.GC(context.Background(), registry.GCOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := img.RawManifest()
+	resp := do(t, env, "PUT", "/v2/race/app/manifests/1", raw, true, "Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+	if code := resp.StatusCode; code != 201 {
+		t.Fatalf("manifest push after GC: %d %s", code, registryError(t, resp))
+	}
+	resp.Body.Close()
+	if err := pullAndValidate(t, env, env.Host+"/race/app:1"); err != nil {
+		t.Fatal(err)
+	}
+}

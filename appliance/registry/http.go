@@ -114,9 +114,10 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 //
 // GC deletes a blob only if no manifest references it, no import pins it,
 // it is older than the grace period, and no request has named it since the
-// collection started. Manifest pushes hold gcGate for reading while they
-// run, so a collection starts only between them: a manifest written during
-// the mark phase is parsed here and its blobs are protected.
+// collection started. Manifest pushes, upload completions and mounts hold
+// gcGate for reading while they run, so a collection starts only between
+// them: one that runs during a collection has its digests recorded first
+// (a manifest is parsed for the blobs it references).
 func (reg *Registry) guardHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, rest, ok := splitRepoPath(r.URL.Path)
@@ -167,6 +168,13 @@ func (reg *Registry) guardHandler(next http.Handler) http.Handler {
 				reg.sources.Record(r.Context(), name, ref, digest.FromBytes(body), src)
 			}
 			return
+		}
+		// Upload completions and mounts may add links to blobs GC
+		// considers garbage: they too run either wholly before a
+		// collection starts or with their digests recorded.
+		if strings.HasPrefix(rest, "/blobs/uploads") && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
+			reg.gcGate.RLock()
+			defer reg.gcGate.RUnlock()
 		}
 		if reg.store.gcRunning() {
 			var ds []digest.Digest

@@ -281,12 +281,15 @@ func (s *Store) repositoryNames() ([]string, error) {
 		if !d.IsDir() {
 			return nil
 		}
+		// A repository is a directory with any of distribution's
+		// per-repository directories: one that has only uploaded blobs
+		// (no manifest yet) counts too, since GC must see its links.
 		switch d.Name() {
-		case "_manifests":
+		case "_manifests", "_layers", "_uploads":
 			rel, _ := filepath.Rel(base, filepath.Dir(path))
-			repos = append(repos, filepath.ToSlash(rel))
-			return filepath.SkipDir
-		case "_layers", "_uploads":
+			if r := filepath.ToSlash(rel); len(repos) == 0 || repos[len(repos)-1] != r {
+				repos = append(repos, r)
+			}
 			return filepath.SkipDir
 		}
 		return nil

@@ -202,19 +202,28 @@ func (s *Store) NewStaging() (*Staging, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("creating staging directory: %w", err)
 	}
-	dir := filepath.Join(s.stagingRoot(), hex.EncodeToString(b[:]))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	name := hex.EncodeToString(b[:])
+	// Build the directory under a hidden name and lock it before it gets
+	// its real name: cleanup never sees an unlocked live directory.
+	tmp := filepath.Join(s.stagingRoot(), "."+name)
+	dir := filepath.Join(s.stagingRoot(), name)
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("creating staging directory: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := os.OpenFile(filepath.Join(tmp, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("creating staging directory: %w", err)
 	}
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		lock.Close()
-		os.RemoveAll(dir)
+		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("locking staging directory: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		lock.Close()
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("creating staging directory: %w", err)
 	}
 	return &Staging{dir: dir, lock: lock}, nil
 }
@@ -238,9 +247,12 @@ func (s *Store) cleanStaging() {
 	for _, e := range entries {
 		dir := filepath.Join(s.stagingRoot(), e.Name())
 		lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR, 0)
-		if err != nil {
-			// No lock file: an import died between mkdir and lock, or
-			// something foreign. Only remove it once it is old.
+		if err != nil || strings.HasPrefix(e.Name(), ".") {
+			if lock != nil {
+				lock.Close()
+			}
+			// Being created (hidden name), or left by an import that
+			// died while creating it: remove it only once it is old.
 			if fi, err := os.Stat(dir); err == nil && time.Since(fi.ModTime()) > time.Hour {
 				os.RemoveAll(dir)
 			}
