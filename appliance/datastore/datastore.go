@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/k3s-io/kine/pkg/endpoint"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,15 @@ func Start(ctx context.Context, cfg Config) (string, error) {
 		// them with SQLITE_BUSY at commit.
 		Endpoint:          "sqlite://" + dbPath + "?_journal=WAL&cache=shared&_busy_timeout=30000&_txlock=immediate",
 		MetricsRegisterer: cfg.Metrics,
+		// kine's own command-line defaults; the library has none.
+		PollInterval:        time.Second,
+		NotifyInterval:      5 * time.Second,
+		EmulatedETCDVersion: "3.6.11",
+		CompactInterval:     5 * time.Minute,
+		CompactTimeout:      5 * time.Second,
+		CompactMinRetain:    1000,
+		CompactBatchSize:    1000,
+		PollBatchSize:       500,
 	})
 	if err != nil {
 		return "", fmt.Errorf("starting datastore (kine over %s): %w", dbPath, err)

@@ -87,6 +87,10 @@ disabled_plugins = [
 
 [plugins.'io.containerd.cri.v1.runtime']
   enable_selinux = false
+  # Containers never get an oom_score_adj below containerd's own (-999 where
+  # the host allows it): hosts or sandboxes without CAP_SYS_RESOURCE refuse
+  # lower values and every pod would fail to start.
+  restrict_oom_score_adj = true
   [plugins.'io.containerd.cri.v1.runtime'.containerd]
     default_runtime_name = "runc"
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
@@ -140,6 +144,9 @@ func RunContainerd(ctx context.Context, log *slog.Logger, cfg ContainerdConfig, 
 			logFile.Close()
 			return fmt.Errorf("starting containerd: %w", err)
 		}
+		// Like the kubelet, containerd should be among the last processes the
+		// OOM killer picks; not permitted everywhere, hence best effort.
+		_ = os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", cmd.Process.Pid), []byte("-999"), 0)
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		if !readySignalled {

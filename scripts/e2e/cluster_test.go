@@ -38,7 +38,7 @@ func TestSingleNodeClusterOffline(t *testing.T) {
 	run("link", "add", "op-e2e-h", "type", "veth", "peer", "name", "op-e2e-n")
 	t.Cleanup(func() { exec.Command("ip", "link", "del", "op-e2e-h").Run() })
 	run("link", "set", "op-e2e-n", "netns", ns)
-	run("-n", ns, "addr", "add", "192.0.2.2/30", "dev", "op-e2e-n")
+	run("-n", ns, "addr", "add", "198.51.100.2/30", "dev", "op-e2e-n")
 	run("-n", ns, "link", "set", "op-e2e-n", "up")
 	if out, _ := exec.Command("ip", "-n", ns, "route", "show", "default").Output(); len(out) != 0 {
 		t.Fatalf("namespace has a default route: %s", out)
