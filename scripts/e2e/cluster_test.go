@@ -91,6 +91,7 @@ func runClusterScenario(t *testing.T, netns string) {
 	})
 
 	t.Run("deployment and service by DNS name", func(t *testing.T) {
+		defer s.use(t)()
 		s.mustKubectl("create", "deployment", "web", "--image="+testImage, "--replicas=2", "--port=8080")
 		s.mustKubectl("expose", "deployment", "web", "--port=8080")
 		s.eventually("web rolled out", 3*time.Minute, func() error {
@@ -118,6 +119,7 @@ func runClusterScenario(t *testing.T, netns string) {
 	})
 
 	t.Run("persistent volume outlives its pod", func(t *testing.T) {
+		defer s.use(t)()
 		s.apply(`apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data}
@@ -139,6 +141,7 @@ spec:
 	})
 
 	t.Run("kubectl top", func(t *testing.T) {
+		defer s.use(t)()
 		s.eventually("node metrics", 3*time.Minute, func() error {
 			out, err := s.kubectl("top", "node", "--no-headers")
 			if err != nil || !strings.Contains(out, node) {
@@ -156,6 +159,7 @@ spec:
 	})
 
 	t.Run("restart keeps pods and data", func(t *testing.T) {
+		defer s.use(t)()
 		before := s.mustKubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.uid}")
 		s.stop()
 		s.start()
@@ -186,6 +190,7 @@ spec:
 	})
 
 	t.Run("SIGTERM then reset leaves nothing behind", func(t *testing.T) {
+		defer s.use(t)()
 		s.stop()
 		out, err := s.command(s.bin, "reset", "--data-dir", dataDir).CombinedOutput()
 		if err != nil {

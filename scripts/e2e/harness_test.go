@@ -69,6 +69,14 @@ func (s *server) command(name string, args ...string) *exec.Cmd {
 	return exec.Command(name, args...)
 }
 
+// use makes helpers report failures on t (a subtest) until the returned
+// function restores the previous test.
+func (s *server) use(t *testing.T) func() {
+	prev := s.t
+	s.t = t
+	return func() { s.t = prev }
+}
+
 // start launches the server and returns once the process runs.
 func (s *server) start() {
 	s.t.Helper()
