@@ -10,7 +10,7 @@
 //	                        /etc/resolv.conf with Go's own resolver)
 //	http write FILE TEXT    writes TEXT and a newline to FILE
 //	http read FILE          prints FILE
-//	http sleep [DURATION]   sleeps (forever by default), exits 0 on SIGTERM
+//	http sleep [DURATION]   sleeps (forever without DURATION); exits 0 on SIGTERM
 //	http crash [SECONDS]    exits 1 after SECONDS (default 5): a crash loop
 //	http burn [DURATION]    keeps one CPU busy (forever by default)
 package main

@@ -85,9 +85,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		_, err = stdout.Write(data)
 		return err
 	case "sleep":
-		d, err := optionalDuration(rest)
+		d, forever, err := optionalDuration(rest)
 		if err != nil {
 			return err
+		}
+		if forever {
+			<-ctx.Done()
+			return nil
 		}
 		return sleep(ctx, d)
 	case "crash":
@@ -99,16 +103,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			seconds = n
 		}
-		if seconds > 0 {
-			if err := sleep(ctx, time.Duration(seconds)*time.Second); err != nil || ctx.Err() != nil {
-				return err
-			}
+		if err := sleep(ctx, time.Duration(seconds)*time.Second); err != nil || ctx.Err() != nil {
+			return err
 		}
 		return exitError{code: 1, reason: fmt.Sprintf("crashing on purpose after %ds", seconds)}
 	case "burn":
-		d, err := optionalDuration(rest)
+		d, forever, err := optionalDuration(rest)
 		if err != nil {
 			return err
+		}
+		if forever {
+			d = 0
+		} else if d <= 0 {
+			return nil
 		}
 		burn(ctx, d)
 		return nil
@@ -117,29 +124,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 }
 
-// optionalDuration parses the single optional DURATION argument; zero means
-// "until signalled".
-func optionalDuration(args []string) (time.Duration, error) {
+// optionalDuration parses the single optional DURATION argument; forever
+// is true when it is absent.
+func optionalDuration(args []string) (d time.Duration, forever bool, err error) {
 	if len(args) == 0 {
-		return 0, nil
+		return 0, true, nil
 	}
-	d, err := time.ParseDuration(args[0])
+	d, err = time.ParseDuration(args[0])
 	if err != nil {
 		// A bare number is taken as seconds, as sleep(1) does.
 		n, numErr := strconv.Atoi(args[0])
 		if numErr != nil {
-			return 0, exitError{code: 2, reason: fmt.Sprintf("%q is not a duration", args[0])}
+			return 0, false, exitError{code: 2, reason: fmt.Sprintf("%q is not a duration", args[0])}
 		}
 		d = time.Duration(n) * time.Second
 	}
-	return d, nil
+	return d, false, nil
 }
 
-// sleep waits for d, or until ctx ends when d is zero; a signal ends it
-// early without error.
+// sleep waits for d or until ctx ends; a signal ends it early without
+// error.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
-		<-ctx.Done()
 		return nil
 	}
 	timer := time.NewTimer(d)
@@ -151,7 +157,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-// burn spins one goroutine (so one CPU) until d passes or ctx ends. The
+// burn spins one goroutine (so one CPU) until d passes (forever when d is
+// zero) or ctx ends. The
 // deadline is checked only every few thousand iterations to keep the loop
 // a pure CPU load.
 func burn(ctx context.Context, d time.Duration) {

@@ -84,3 +84,18 @@ func TestUnknownVerbIsUsageError(t *testing.T) {
 		t.Fatalf("dance: err = %v, want exit status 2", err)
 	}
 }
+
+func TestZeroDurationsReturnAtOnce(t *testing.T) {
+	for _, args := range [][]string{{"sleep", "0"}, {"burn", "0s"}} {
+		done := make(chan error, 1)
+		go func() { done <- run(context.Background(), args, nil) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%v: %v", args, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v did not return", args)
+		}
+	}
+}
