@@ -92,8 +92,14 @@ func Run(ctx context.Context, opts Options) error {
 	defer cancel()
 	s := &supervisor{log: log, exited: make(chan error, 16)}
 
-	// containerd: a supervised child process.
 	cd := node.ContainerdConfig{DataDir: cfg.DataDir, RunDir: RunDir, BinDir: binDir, SandboxImage: pauseRef}
+	svc, err := openServices(ctx, s, cfg, certs, cd.CertsDir())
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+
+	// containerd: a supervised child process.
 	containerdReady := make(chan struct{})
 	s.goRun("containerd", func() error { return node.RunContainerd(ctx, log, cd, containerdReady) })
 
@@ -178,7 +184,7 @@ func Run(ctx context.Context, opts Options) error {
 			ClusterDNS: cfg.ClusterDNS, CoreDNSImage: corednsRef, MetricsServerImage: metricsRef})
 	})
 
-	if err := startServices(ctx, s, cfg, certs, restCfg, client); err != nil {
+	if err := svc.start(ctx, s, cfg, certs, restCfg, client); err != nil {
 		return err
 	}
 
@@ -191,6 +197,16 @@ func Run(ctx context.Context, opts Options) error {
 		s.wait(15 * time.Second)
 		return nil
 	case err := <-s.exited:
+		// The kubelet watches SIGTERM itself and may stop a moment before
+		// this process sees the same signal: not a failure.
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "reason", context.Cause(ctx))
+			cancel()
+			s.wait(15 * time.Second)
+			return nil
+		case <-time.After(2 * time.Second):
+		}
 		log.Error("a component failed; shutting down", "err", err)
 		cancel()
 		s.wait(15 * time.Second)
