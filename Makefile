@@ -15,6 +15,13 @@ SHELL := /bin/bash
 
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Build tags of bin/outpost.
+OUTPOST_TAGS ?= no_btrfs no_devmapper no_zfs no_tracing
+# Versions the embedded components report (kubectl version, node info).
+COMPONENT_LDFLAGS := \
+	-X k8s.io/component-base/version.gitVersion=v1.37.1 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 \
+	-X k8s.io/client-go/pkg/version.gitVersion=v1.37.1 -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=37 \
+	-X github.com/containerd/containerd/v2/version.Version=v2.4.2
 
 # Debian packages the build needs: runc is the one cgo program (nsexec and a
 # static libseccomp for seccomp profiles); readelf (binutils) checks that it
@@ -115,9 +122,22 @@ assets: $(HOST_FILES) $(ASSETS_BIN)/SHA256SUMS $(ASSETS_IMAGES)/system-images.ta
 # Always handed to go build, whose own cache makes an unchanged build cheap.
 .PHONY: bin/outpost
 bin/outpost: assets
-	CGO_ENABLED=0 $(GO) build -trimpath -tags "no_btrfs" \
-		-ldflags "-s -w -X github.com/outpost-platform/outpost/appliance/version.Outpost=$(VERSION)" \
+	CGO_ENABLED=0 $(GO) build -trimpath -tags "$(OUTPOST_TAGS)" \
+		-ldflags "-s -w -X github.com/outpost-platform/outpost/appliance/version.Outpost=$(VERSION) $(COMPONENT_LDFLAGS)" \
 		-o $@ ./cmd/outpost
+
+## ---- tests and benchmarks ------------------------------------------------
+
+# Every test, as README.md gives it; installs what the tests need (root).
+.PHONY: test
+test:
+	scripts/ci/test.sh
+
+# Benchmarks print each figure beside its anchor measured in the same run;
+# method and results go to BENCHMARKS.md.
+.PHONY: bench
+bench: bin/outpost
+	scripts/bench/run.sh
 
 ## ---- build machine ---------------------------------------------------------
 

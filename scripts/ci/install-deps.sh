@@ -7,7 +7,7 @@
 set -euo pipefail
 packages=(gcc libc6-dev binutils pkg-config libseccomp-dev git
   iptables nftables conntrack iproute2 util-linux
-  skopeo chromium)
+  skopeo chromium bc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
