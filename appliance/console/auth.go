@@ -278,6 +278,7 @@ func (s *Console) handleOIDCCallback(c echo.Context) error {
 	}
 	info := &auditInfo{action: "auth.sso-login", kind: "session"}
 	err := s.finishOIDC(c, info)
+	s.auth.clear() // roles may have changed with the claims
 	s.recordAudit(c, info, err)
 	if err != nil {
 		code := "sso_failed"

@@ -76,15 +76,26 @@ func (s *Console) inProject(c echo.Context, act tenancy.Action) (string, error) 
 
 func items[T any](list []T) map[string]any { return map[string]any{"items": list} }
 
+// writeEncoded sends a cached list answer, compressed when the client accepts it.
+func writeEncoded(c echo.Context, enc *kube.Encoded, err error) error {
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Add("Vary", "Accept-Encoding")
+	if len(enc.JSON) > 4096 && strings.Contains(c.Request().Header.Get("Accept-Encoding"), "gzip") {
+		h.Set(echo.HeaderContentEncoding, "gzip")
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, enc.Gzip())
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, enc.JSON)
+}
+
 func (s *Console) handleNodes(c echo.Context) error {
 	if err := s.requireCluster(); err != nil {
 		return err
 	}
-	nodes, err := s.cluster.Nodes()
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, items(nodes))
+	enc, err := s.cluster.NodesList()
+	return writeEncoded(c, enc, err)
 }
 
 func (s *Console) handleStorageClasses(c echo.Context) error {
@@ -203,6 +214,10 @@ func (s *Console) handleListWorkloads(c echo.Context) error {
 	kind := c.QueryParam("kind")
 	if kind != "" && !kube.IsWorkloadKind(kind) {
 		return problem.Field("kind", "must be one of "+strings.Join(kube.WorkloadKinds, ", "))
+	}
+	if kind == "" {
+		enc, err := s.cluster.WorkloadsList(ns)
+		return writeEncoded(c, enc, err)
 	}
 	list, err := s.cluster.Workloads(ns, kind)
 	if err != nil {
@@ -376,11 +391,8 @@ func (s *Console) handleListPods(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pods, err := s.cluster.Pods(ns)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, items(pods))
+	enc, err := s.cluster.PodsList(ns)
+	return writeEncoded(c, enc, err)
 }
 
 func (s *Console) handleGetPod(c echo.Context) error {
@@ -412,11 +424,8 @@ func (s *Console) handleEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	evs, err := s.cluster.Events(ns)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, items(evs))
+	enc, err := s.cluster.EventsList(ns)
+	return writeEncoded(c, enc, err)
 }
 
 // logFilter keeps lines matching the user's keyword: case-insensitive
@@ -596,11 +605,8 @@ func (s *Console) handleListObjects(c echo.Context) error {
 	if !kube.IsConfigKind(kind) {
 		return problem.NotFound("resource type")
 	}
-	list, err := s.cluster.Objects(ns, kind)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, items(list))
+	enc, err := s.cluster.ObjectsList(ns, kind)
+	return writeEncoded(c, enc, err)
 }
 
 func (s *Console) handleGetObject(c echo.Context) error {

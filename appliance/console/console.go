@@ -126,6 +126,7 @@ type Console struct {
 	echo     *echo.Echo
 	events   *hub
 	monitor  *monitorClient
+	auth     *authCache
 }
 
 // AdminPasswordFile is where the first-start password is written, relative
@@ -176,6 +177,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			MaxDelay: time.Duration(cfg.LoginThrottle.MaxDelay), IPFailures: cfg.LoginThrottle.IPFailures,
 			AccountFailures: cfg.LoginThrottle.AccountFailures, Window: time.Duration(cfg.LoginThrottle.Window), Now: deps.Now}),
 		events: newHub(),
+		auth:   newAuthCache(deps.Now),
 	}
 	if cfg.OIDC != nil {
 		if c.oidc, err = identity.NewOIDC(*cfg.OIDC, deps.HTTPClient, deps.Now); err != nil {

@@ -120,6 +120,9 @@ func (s *Console) auditWrites(actions map[string]string) echo.MiddlewareFunc {
 				info.action = strings.ToLower(c.Request().Method) + " " + c.Path()
 			}
 			err := next(c)
+			// Whatever the write changed (roles, users, sessions), the next
+			// request must see it.
+			s.auth.clear()
 			if info.skip {
 				return err
 			}
@@ -182,7 +185,18 @@ func (s *Console) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		p := &principal{}
-		if authz := c.Request().Header.Get(echo.HeaderAuthorization); authz != "" {
+		authz := c.Request().Header.Get(echo.HeaderAuthorization)
+		var key [32]byte
+		if authz != "" {
+			key = authKey("token", authz)
+		} else if ck, err := c.Cookie(sessionCookie); err == nil {
+			key = authKey("session", ck.Value)
+		}
+		cached, hit := s.auth.get(key)
+		switch {
+		case hit:
+			*p = cached
+		case authz != "":
 			secret, ok := strings.CutPrefix(authz, "Bearer ")
 			if !ok {
 				return problem.Unauthenticated("Use \"Authorization: Bearer <token>\" with an API token.")
@@ -192,7 +206,7 @@ func (s *Console) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 			p.user = u
-		} else {
+		default:
 			ck, err := c.Cookie(sessionCookie)
 			if err != nil {
 				return problem.Unauthenticated("Log in to continue.")
@@ -210,21 +224,24 @@ func (s *Console) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return session.ErrNoSession
 			}
 			p.user, p.session, p.sessionSecret = u, sess, ck.Value
-			if isUnsafe(c.Request().Method) {
-				if err := checkSameOrigin(c); err != nil {
-					return err
-				}
-				if !sess.CheckCSRF(c.Request().Header.Get(csrfHeader)) {
-					return &problem.Error{Kind: problem.KindForbidden, Code: "csrf",
-						Message: "The request is missing its security token; reload the page and try again."}
-				}
+		}
+		if p.sessionSecret != "" && isUnsafe(c.Request().Method) {
+			if err := checkSameOrigin(c); err != nil {
+				return err
+			}
+			if !p.session.CheckCSRF(c.Request().Header.Get(csrfHeader)) {
+				return &problem.Error{Kind: problem.KindForbidden, Code: "csrf",
+					Message: "The request is missing its security token; reload the page and try again."}
 			}
 		}
-		access, err := s.tenancy.AccessFor(ctx, p.user.ID, p.user.Name, p.user.PlatformAdmin)
-		if err != nil {
-			return err
+		if !hit {
+			access, err := s.tenancy.AccessFor(ctx, p.user.ID, p.user.Name, p.user.PlatformAdmin)
+			if err != nil {
+				return err
+			}
+			p.access = access
+			s.auth.put(key, *p)
 		}
-		p.access = access
 		c.Set(principalKey, p)
 		if p.user.MustChangePassword && !passwordGateExempt(c) {
 			return &problem.Error{Kind: problem.KindPasswordChangeRequired, Code: "password_change_required",

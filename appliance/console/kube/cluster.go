@@ -79,6 +79,8 @@ type Cluster struct {
 	ingresses    netlisters.IngressLister
 	storage      storagelisters.StorageClassLister
 
+	encoded *encodedCache
+
 	ready         atomic.Bool
 	versionMu     sync.Mutex
 	serverVersion string
@@ -105,7 +107,7 @@ func New(cfg *rest.Config, opts Options) (*Cluster, error) {
 	}
 	disc := memory.NewMemCacheClient(admin.Discovery())
 	c := &Cluster{base: base, baseRT: rt, admin: admin, discovery: disc,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapper(disc), log: opts.Logger, onChange: opts.OnChange}
+		mapper: restmapper.NewDeferredDiscoveryRESTMapper(disc), log: opts.Logger, onChange: opts.OnChange, encoded: newEncodedCache()}
 	c.factory = informers.NewSharedInformerFactoryWithOptions(admin, 0, informers.WithTransform(stripManagedFields))
 	f := c.factory
 	c.namespaces = f.Core().V1().Namespaces().Lister()
@@ -212,11 +214,12 @@ func (c *Cluster) watchChanges() {
 	f := c.factory
 	add := func(kind string, inf cache.SharedIndexInformer, view func(any) (ns, name string, v any)) {
 		send := func(typ string, obj any) {
-			if c.onChange == nil || !c.ready.Load() {
-				return
-			}
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
+			}
+			c.invalidateFor(kind, obj)
+			if c.onChange == nil || !c.ready.Load() {
+				return
 			}
 			ns, name, v := view(obj)
 			if typ == "DELETED" {
@@ -277,9 +280,48 @@ func (c *Cluster) watchChanges() {
 			return ns, name, v
 		})
 	}
-	// Registered so the informers exist before Start; ReplicaSets feed
-	// rollback, StorageClasses and Namespaces are read on demand.
-	f.Apps().V1().ReplicaSets().Informer()
-	f.Storage().V1().StorageClasses().Informer()
-	f.Core().V1().Namespaces().Informer()
+	// ReplicaSets feed rollback and pods' owners; StorageClasses and
+	// Namespaces are read on demand. Their changes only invalidate.
+	for kind, inf := range map[string]cache.SharedIndexInformer{
+		"replicasets":    f.Apps().V1().ReplicaSets().Informer(),
+		"storageclasses": f.Storage().V1().StorageClasses().Informer(),
+		"namespaces":     f.Core().V1().Namespaces().Informer(),
+	} {
+		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { c.invalidateFor(kind, obj) },
+			UpdateFunc: func(_, obj any) { c.invalidateFor(kind, obj) },
+			DeleteFunc: func(obj any) { c.invalidateFor(kind, unwrapDeleted(obj)) },
+		})
+		if err != nil {
+			c.log.Warn("watching changes", "kind", kind, "err", err)
+		}
+	}
 }
+
+// invalidateFor drops the encoded answers a change of obj (of kind) affects.
+func (c *Cluster) invalidateFor(kind string, obj any) {
+	ns := ""
+	if acc, err := meta.Accessor(obj); err == nil {
+		ns = acc.GetNamespace()
+	}
+	switch kind {
+	case KindPods:
+		// Node pages count pods per node.
+		c.encoded.invalidate(KindPods+"/"+ns, KindNodes+"/")
+	case "replicasets", KindJobs:
+		// A pod's owner is resolved through these.
+		c.encoded.invalidate(KindPods+"/"+ns, workloadsKey(ns))
+	case KindDeployments, KindStatefulSets, KindDaemonSets, KindCronJobs:
+		c.encoded.invalidate(workloadsKey(ns))
+	case KindNodes:
+		c.encoded.invalidate(KindNodes + "/")
+	case "storageclasses":
+		c.encoded.invalidate("storageclasses/")
+	case "namespaces":
+		c.encoded.invalidate("namespaces/")
+	default:
+		c.encoded.invalidate(kind + "/" + ns)
+	}
+}
+
+func workloadsKey(ns string) string { return "workloads/" + ns }

@@ -159,20 +159,19 @@ func (c *Cluster) Workload(ns, kind, name string) (WorkloadDetail, error) {
 	return d, nil
 }
 
-// workloadPods returns the pods whose top owner is the workload.
+// workloadPods returns the pods whose top owner is the workload, from the
+// cached pod list of the namespace.
 func (c *Cluster) workloadPods(ns, kind, name string) []Pod {
 	out := []Pod{}
-	pods, err := c.pods.Pods(ns).List(everything)
+	enc, err := c.PodsList(ns)
 	if err != nil {
 		return out
 	}
-	for _, p := range pods {
-		v := c.podView(p)
-		if v.Owner != nil && v.Owner.Kind == kind && v.Owner.Name == name {
-			out = append(out, v)
+	for _, p := range enc.items.([]Pod) {
+		if p.Owner != nil && p.Owner.Kind == kind && p.Owner.Name == name {
+			out = append(out, p)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
