@@ -26,6 +26,9 @@ type RemoteWriteConfig = settings.RemoteWrite
 // Defaults of Config.
 const (
 	DefaultScrapeInterval   = 15 * time.Second
+	// DefaultMinEvaluationInterval is the least default rule evaluation
+	// interval.
+	DefaultMinEvaluationInterval = 30 * time.Second
 	DefaultRetention        = 15 * 24 * time.Hour
 	DefaultQueryTimeout     = 2 * time.Minute
 	DefaultQueryMaxSamples  = 5_000_000
@@ -58,8 +61,9 @@ type Config struct {
 	ScrapeInterval time.Duration
 	// ScrapeTimeout defaults to the smaller of 10s and ScrapeInterval.
 	ScrapeTimeout time.Duration
-	// EvaluationInterval is how often rules are evaluated; default
-	// ScrapeInterval.
+	// EvaluationInterval is how often rules are evaluated; default the
+	// scrape interval but at least 30s (kube-prometheus's choice): recorded
+	// dashboard series at 30s resolution cost half the storage of 15s.
 	EvaluationInterval time.Duration
 	// RuleFilesDir holds user rule files (*.yaml, *.yml) in Prometheus's
 	// format; default Dir/rules. A file named like a built-in one
@@ -172,7 +176,7 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("scrape timeout %s must not exceed the scrape interval %s", c.ScrapeTimeout, c.ScrapeInterval))
 	}
 	if c.EvaluationInterval == 0 {
-		c.EvaluationInterval = c.ScrapeInterval
+		c.EvaluationInterval = max(c.ScrapeInterval, DefaultMinEvaluationInterval)
 	}
 	if c.RuleFilesDir == "" {
 		c.RuleFilesDir = filepath.Join(c.Dir, "rules")

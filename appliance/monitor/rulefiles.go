@@ -39,6 +39,26 @@ func ExpandBuiltinRule(data []byte, scrapeInterval time.Duration) []byte {
 	return bytes.ReplaceAll(data, []byte(rateWindowPlaceholder), []byte(rateWindow(scrapeInterval)))
 }
 
+// BuiltinRuleFile returns a built-in rule file (outpost-alerts.yaml,
+// outpost-recording.yaml) as it is loaded at the given scrape interval.
+func BuiltinRuleFile(name string, scrapeInterval time.Duration) ([]byte, error) {
+	data, err := builtinRules.ReadFile("rules/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("built-in rule file %q: %w", name, err)
+	}
+	return ExpandBuiltinRule(data, scrapeInterval), nil
+}
+
+// BuiltinRuleFiles lists the names of the built-in rule files.
+func BuiltinRuleFiles() []string {
+	entries, _ := fs.ReadDir(builtinRules, "rules")
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
 // RuleFileStatus describes one rule file as the API reports it.
 type RuleFileStatus struct {
 	// Name is the file name.

@@ -170,6 +170,10 @@ func (s *Store) open() error {
 	o := tsdb.DefaultOptions()
 	o.RetentionDuration = s.opts.Retention.Milliseconds()
 	o.MaxBytes = s.opts.RetentionSize
+	// Like Prometheus: blocks grow by compaction up to a tenth of the
+	// retention (at most 31 days), so long ranges read few blocks and the
+	// index is not repeated every 2 hours. tsdb's own default stops at 2h.
+	o.MaxBlockDuration = max(o.MinBlockDuration, min(31*24*time.Hour, s.opts.Retention/10).Milliseconds())
 	o.WALCompression = compression.Snappy
 	// A small appliance has far fewer series than a Prometheus server;
 	// smaller lock stripes save memory.
