@@ -59,6 +59,13 @@ func BuiltinRuleFiles() []string {
 	return names
 }
 
+// CheckRuleFile validates a rule file the way monitoring does before
+// loading it; the error lists every problem as name:line:column: reason.
+func CheckRuleFile(name string, data []byte) error {
+	r := &ruleFiles{parser: parser.NewParser(parser.Options{}), logger: slog.New(slog.DiscardHandler)}
+	return r.validateRules(name, data)
+}
+
 // RuleFileStatus describes one rule file as the API reports it.
 type RuleFileStatus struct {
 	// Name is the file name.
