@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -88,12 +89,21 @@ func (s *Console) handleReceivers(c echo.Context) error {
 }
 
 func (s *Console) handlePutReceiver(c echo.Context) error {
-	var r AlertReceiver
-	if err := bindJSON(c, &r.Receiver); err != nil {
+	name := c.Param("name")
+	auditObject(c, "alert-receiver", "", name)
+	var raw json.RawMessage
+	if err := bindJSON(c, &raw); err != nil {
 		return err
 	}
-	r.Name = c.Param("name")
-	auditObject(c, "alert-receiver", "", r.Name)
+	// Decoded only to check it and to name its type in the audit log;
+	// what is forwarded is the body as sent (see Alerting.PutReceiver).
+	var r settings.Receiver
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return problem.Field("receiver", "is not a notification channel: "+err.Error())
+	}
+	if r.Name != "" && r.Name != name {
+		return problem.Field("name", "differs from the name in the path")
+	}
 	auditDetail(c, "type="+r.Kind())
 	if err := requirePlatform(c, tenancy.ActionManageAlerts); err != nil {
 		return err
@@ -101,10 +111,7 @@ func (s *Console) handlePutReceiver(c echo.Context) error {
 	if err := s.requireAlerting(); err != nil {
 		return err
 	}
-	if err := r.Validate(); err != nil {
-		return &problem.Error{Kind: problem.KindInvalid, Code: "invalid", Message: err.Error()}
-	}
-	if err := s.deps.Alerting.PutReceiver(c.Request().Context(), r); err != nil {
+	if err := s.deps.Alerting.PutReceiver(c.Request().Context(), name, raw); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

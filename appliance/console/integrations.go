@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 
@@ -83,7 +84,10 @@ type Alerting interface {
 	Rules(ctx context.Context) ([]AlertRule, error)
 	// Receivers returns the notification targets; secret fields masked.
 	Receivers(ctx context.Context) ([]AlertReceiver, error)
-	PutReceiver(ctx context.Context, r AlertReceiver) error
+	// PutReceiver creates or replaces a receiver from its JSON form
+	// (settings.Receiver). The raw JSON is passed on because secret fields
+	// marshal as "<secret>": a decoded and re-encoded receiver would lose them.
+	PutReceiver(ctx context.Context, name string, spec json.RawMessage) error
 	DeleteReceiver(ctx context.Context, name string) error
 	Silences(ctx context.Context) ([]Silence, error)
 	CreateSilence(ctx context.Context, s Silence) (Silence, error)

@@ -249,8 +249,8 @@ func (a *monitorAlerting) Receivers(ctx context.Context) ([]AlertReceiver, error
 	return body.Receivers, nil
 }
 
-func (a *monitorAlerting) PutReceiver(ctx context.Context, r AlertReceiver) error {
-	return a.m.do(ctx, http.MethodPut, "/api/outpost/v1/receivers/"+url.PathEscape(r.Name), r.Receiver, nil)
+func (a *monitorAlerting) PutReceiver(ctx context.Context, name string, spec json.RawMessage) error {
+	return a.m.do(ctx, http.MethodPut, "/api/outpost/v1/receivers/"+url.PathEscape(name), spec, nil)
 }
 
 func (a *monitorAlerting) DeleteReceiver(ctx context.Context, name string) error {
