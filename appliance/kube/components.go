@@ -164,6 +164,11 @@ clusterDNS: [%q]
 clusterDomain: %q
 podLogsDir: %q
 serializeImagePulls: false
+# System images exist only in containerd and the local registry serves pulls
+# without credentials, so re-verifying pull credentials protects nothing and
+# would make the kubelet re-pull a system image once the same image was
+# pulled under an upstream name.
+imagePullCredentialsVerificationPolicy: NeverVerify
 rotateCertificates: false
 serverTLSBootstrap: false
 makeIPTablesUtilChains: true

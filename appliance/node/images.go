@@ -25,6 +25,16 @@ const SystemImagesPath = "images/system-images.tar"
 // criNamespace is the containerd namespace the kubelet's CRI uses.
 const criNamespace = "k8s.io"
 
+// criManagedLabel marks an image as one the CRI plugin manages. Without it
+// the CRI plugin adopts the image itself, and a later pull of the same image
+// under another name (a mirror pull of an upstream reference) drops the
+// system image's name from the kubelet's view.
+const criManagedLabel = "io.cri-containerd.image"
+
+// criLabels are set on system images: managed, and pinned so the kubelet's
+// image garbage collection never removes them.
+var criLabels = map[string]string{criManagedLabel: "managed", "io.cri-containerd.pinned": "pinned"}
+
 // SystemImage is one image of the embedded system archive.
 type SystemImage struct {
 	Ref    string
@@ -92,7 +102,7 @@ func ImportSystemImages(ctx context.Context, log *slog.Logger, socket string, as
 	missing := false
 	for _, img := range want {
 		got, err := c.ImageService().Get(ctx, img.Ref)
-		if err != nil || got.Target.Digest.String() != img.Digest {
+		if err != nil || got.Target.Digest.String() != img.Digest || got.Labels[criManagedLabel] != "managed" {
 			missing = true
 			break
 		}
@@ -112,7 +122,7 @@ func ImportSystemImages(ctx context.Context, log *slog.Logger, socket string, as
 	}
 	defer f.Close()
 	imported, err := c.Import(ctx, f, containerd.WithImportPlatform(platforms.Default()),
-		containerd.WithImageLabels(map[string]string{"io.cri-containerd.pinned": "pinned"}))
+		containerd.WithImageLabels(criLabels))
 	if err != nil {
 		return fmt.Errorf("importing system images: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/outpost-platform/outpost/appliance/bundle"
 	"github.com/outpost-platform/outpost/appliance/config"
+	"github.com/outpost-platform/outpost/appliance/monitor"
 	"github.com/outpost-platform/outpost/appliance/pki"
 	"github.com/outpost-platform/outpost/appliance/registry"
 	"github.com/outpost-platform/outpost/appliance/state"
@@ -30,6 +31,7 @@ type services struct {
 	metrics  *prometheus.Registry
 	registry *registry.Registry
 	importer *bundle.Importer
+	monitor  *monitor.Monitor
 }
 
 // AdminSocket is the root-only socket the CLI reaches the server on.
@@ -80,9 +82,33 @@ func (svc *services) start(ctx context.Context, s *supervisor, cfg config.Config
 			return storage.Run(ctx, client, storage.Config{Dir: filepath.Join(cfg.DataDir, "storage"), NodeName: cfg.NodeName}, s.log)
 		})
 	}
+	if !cfg.Disabled(config.ComponentMonitoring) {
+		if err := svc.startMonitor(ctx, s, cfg, certs, restCfg); err != nil {
+			return err
+		}
+	}
 	if err := svc.serveAdmin(ctx, s, cfg); err != nil {
 		return err
 	}
+	return nil
+}
+
+// startMonitor runs the TSDB, scrapers, rules and notifier. It reaches the
+// apiserver as user outpost-monitor (read-only, see the rbac add-on).
+func (svc *services) startMonitor(ctx context.Context, s *supervisor, cfg config.Config, certs *pki.Files, restCfg *rest.Config) error {
+	mcfg, err := monitor.ApplianceConfig(&cfg, cfg.NodeIP, certs)
+	if err != nil {
+		return err
+	}
+	monRest := rest.CopyConfig(restCfg)
+	monRest.TLSClientConfig.CertData, monRest.TLSClientConfig.KeyData = nil, nil
+	monRest.TLSClientConfig.CertFile, monRest.TLSClientConfig.KeyFile = certs.MonitorClientCert, certs.MonitorClientKey
+	m, err := monitor.New(mcfg, monitor.Deps{Logger: s.log, KubeConfig: monRest, NodeName: cfg.NodeName, Gatherer: svc.metrics})
+	if err != nil {
+		return fmt.Errorf("starting monitoring: %w", err)
+	}
+	svc.monitor = m
+	s.goRun("monitoring", func() error { return m.Run(ctx) })
 	return nil
 }
 

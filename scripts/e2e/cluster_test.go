@@ -65,7 +65,7 @@ func runClusterScenario(t *testing.T, netns string) {
 	}
 	s := &server{t: t, bin: binary(t), dataDir: dataDir, netns: netns,
 		logPath: filepath.Join(artifacts, "server-"+name+".log"),
-		args:    []string{"--node-name", "e2e-" + name, "--disable", "monitoring", "--disable", "console"}}
+		args:    []string{"--node-name", "e2e-" + name, "--disable", "console"}}
 	t.Cleanup(func() {
 		s.stop()
 		s.command(s.bin, "reset", "--data-dir", dataDir, "--purge", "--force").Run()
@@ -156,6 +156,11 @@ spec:
 			}
 			return nil
 		})
+	})
+
+	t.Run("bundle import then a pod by its upstream reference", func(t *testing.T) {
+		defer s.use(t)()
+		bundleScenario(t, s)
 	})
 
 	t.Run("restart keeps pods and data", func(t *testing.T) {
