@@ -72,6 +72,20 @@ func cadvisorPods(n int, rng *rand.Rand) []*family {
 	return out
 }
 
+// zipfRate is the request rate of one (verb, resource) histogram family:
+// an appliance's apiserver serves about 20 requests/s in all (leases,
+// status updates, watches of a handful of workloads) spread over about 400
+// label combinations with Zipf weights, so the busiest family sees about
+// 3/s and most see a request every few minutes.
+func zipfRate(rng *rand.Rand) float64 {
+	const families, total = 400, 20.0
+	h := 0.0
+	for k := 1; k <= families; k++ {
+		h += 1 / float64(k)
+	}
+	return total / (float64(1+rng.IntN(families)) * h)
+}
+
 func poisson(rng *rand.Rand, lambda float64) int {
 	l, k, p := math.Exp(-lambda), 0, 1.0
 	for {
@@ -104,7 +118,7 @@ func histograms(n int, rng *rand.Rand) []*family {
 		sum := &series{l: labels.FromStrings(append([]string{"__name__", "apiserver_request_duration_seconds_sum"}, base...)...)}
 		count := &series{l: labels.FromStrings(append([]string{"__name__", "apiserver_request_duration_seconds_count"}, base...)...)}
 		f.series = append(f.series, sum, count)
-		rate := 0.005 + rng.Float64()*rng.Float64()*2 // most resources see few requests
+		rate := zipfRate(rng)
 		median := 0.005 + rng.Float64()*0.1
 		f.step = func(rng *rand.Rand) {
 			for k := poisson(rng, rate*scrapeSeconds); k > 0; k-- {
@@ -139,28 +153,81 @@ func states(n int, rng *rand.Rand) []*family {
 	return out
 }
 
-// nodeSeries models node metrics: CPU seconds in USER_HZ (1/100 s),
-// filesystem bytes in blocks, load with two decimals.
+// nodeSeries models what node metrics give for a host, series by series:
+// CPU seconds per CPU and mode in USER_HZ (idle, user and system move every
+// scrape, the rest rarely), memory fields in kB, filesystems (the root one
+// changes every scrape, others seldom), network and disk counters, load
+// averages with two decimals, and constants (sizes, info, boot time).
 func nodeSeries(n int, rng *rand.Rand) []*family {
 	var out []*family
-	for i := 0; i < n; i++ {
-		base := []string{"job", "node", "instance", "edge-1", "node", "edge-1"}
-		switch i % 3 {
-		case 0:
-			rate := rng.Float64()
-			out = append(out, single(&series{l: labels.FromStrings(append([]string{"__name__", "node_cpu_seconds_total", "cpu", strconv.Itoa(i / 24), "mode", "m" + strconv.Itoa(i%8)}, base...)...),
-				step: func(rng *rand.Rand, v float64) float64 {
-					return math.Round((v+rate*scrapeSeconds*(0.8+0.4*rng.Float64()))*100) / 100
-				}}))
-		case 1:
-			out = append(out, single(&series{l: labels.FromStrings(append([]string{"__name__", "node_filesystem_avail_bytes", "mountpoint", "/m" + strconv.Itoa(i), "device", "/dev/sd" + string(rune('a'+i%20)), "fstype", "ext4"}, base...)...),
-				v: float64(rng.IntN(1<<20)) * 4096, step: func(rng *rand.Rand, v float64) float64 { return v - float64(rng.IntN(64)*4096) }}))
-		default:
-			out = append(out, single(&series{l: labels.FromStrings(append([]string{"__name__", "node_load1_by_" + strconv.Itoa(i)}, base...)...),
-				v: 1, step: func(rng *rand.Rand, v float64) float64 { return math.Round(max(0, v+rng.NormFloat64()*0.1)*100) / 100 }}))
+	add := func(name string, v float64, step func(*rand.Rand, float64) float64, kv ...string) {
+		l := labels.FromStrings(append([]string{"__name__", name, "job", "node", "instance", "edge-1", "node", "edge-1"}, kv...)...)
+		out = append(out, single(&series{l: l, v: v, step: step}))
+	}
+	counter := func(rate, resolution float64) func(*rand.Rand, float64) float64 {
+		return func(rng *rand.Rand, v float64) float64 {
+			return v + math.Round(rate*scrapeSeconds*(0.5+rng.Float64())/resolution)*resolution
 		}
 	}
-	return out
+	constant := func(_ *rand.Rand, v float64) float64 { return v }
+	sometimes := func(p, delta float64) func(*rand.Rand, float64) float64 {
+		return func(rng *rand.Rand, v float64) float64 {
+			if rng.Float64() < p {
+				return v + math.Round(rng.NormFloat64()*delta/4096)*4096
+			}
+			return v
+		}
+	}
+	for host := 0; len(out) < n; host++ {
+		for cpu := 0; cpu < 4; cpu++ {
+			for mode, rate := range map[string]float64{"idle": 0.7, "user": 0.2, "system": 0.08, "iowait": 0.01, "softirq": 0.005, "irq": 0.0005, "nice": 0, "steal": 0} {
+				add("node_cpu_seconds_total", 1e5*rng.Float64(), counter(rate, 0.01), "cpu", strconv.Itoa(cpu), "mode", mode, "host", strconv.Itoa(host))
+			}
+		}
+		for _, f := range []string{"MemFree", "MemAvailable", "Cached", "Buffers", "Active", "Inactive", "Dirty", "AnonPages", "Slab", "Shmem"} {
+			add("node_memory_"+f+"_bytes", float64(rng.IntN(1<<22))*1024, func(rng *rand.Rand, v float64) float64 {
+				return max(0, v+float64((rng.IntN(2001)-1000)*1024))
+			}, "host", strconv.Itoa(host))
+		}
+		for _, f := range []string{"MemTotal", "SwapTotal", "SwapFree"} {
+			add("node_memory_"+f+"_bytes", float64(rng.IntN(1<<22))*1024, constant, "host", strconv.Itoa(host))
+		}
+		for fs, mp := range []string{"/", "/boot", "/var/lib/outpost", "/home", "/data", "/run"} {
+			p := 0.02
+			if fs == 0 || fs == 2 {
+				p = 1
+			}
+			kv := []string{"mountpoint", mp, "device", "/dev/sda" + strconv.Itoa(fs), "fstype", "ext4", "host", strconv.Itoa(host)}
+			add("node_filesystem_avail_bytes", float64(rng.IntN(1<<24))*4096, sometimes(p, 1<<20), kv...)
+			add("node_filesystem_free_bytes", float64(rng.IntN(1<<24))*4096, sometimes(p, 1<<20), kv...)
+			add("node_filesystem_size_bytes", float64(1<<24)*4096, constant, kv...)
+			add("node_filesystem_files_free", float64(rng.IntN(1<<20)), sometimes(p/2, 4096*20), kv...)
+			add("node_filesystem_files", float64(1<<20), constant, kv...)
+			add("node_filesystem_readonly", 0, constant, kv...)
+		}
+		for dev, rate := range map[string]float64{"eth0": 2e5, "lo": 2e4, "cni0": 5e4} {
+			for _, m := range []string{"receive", "transmit"} {
+				add("node_network_"+m+"_bytes_total", 0, counter(rate, 1), "device", dev, "host", strconv.Itoa(host))
+				add("node_network_"+m+"_packets_total", 0, counter(rate/800, 1), "device", dev, "host", strconv.Itoa(host))
+				add("node_network_"+m+"_errs_total", 0, constant, "device", dev, "host", strconv.Itoa(host))
+				add("node_network_"+m+"_drop_total", 0, sometimes(0.001, 4096), "device", dev, "host", strconv.Itoa(host))
+			}
+		}
+		for _, m := range []struct {
+			name       string
+			rate, unit float64
+		}{{"reads_completed_total", 5, 1}, {"writes_completed_total", 20, 1}, {"read_bytes_total", 2e5, 512}, {"written_bytes_total", 1e6, 512},
+			{"read_time_seconds_total", 0.01, 0.001}, {"write_time_seconds_total", 0.05, 0.001}, {"io_time_seconds_total", 0.03, 0.001}} {
+			add("node_disk_"+m.name, 0, counter(m.rate, m.unit), "device", "sda", "host", strconv.Itoa(host))
+		}
+		for _, l := range []string{"node_load1", "node_load5", "node_load15"} {
+			add(l, 1, func(rng *rand.Rand, v float64) float64 { return math.Round(max(0, v+rng.NormFloat64()*0.05)*100) / 100 }, "host", strconv.Itoa(host))
+		}
+		add("node_boot_time_seconds", 1.7e9, constant, "host", strconv.Itoa(host))
+		add("node_uname_info", 1, constant, "host", strconv.Itoa(host), "release", "6.1.0-27-amd64")
+		add("node_procs_running", 2, func(rng *rand.Rand, _ float64) float64 { return float64(1 + rng.IntN(4)) }, "host", strconv.Itoa(host))
+	}
+	return out[:n]
 }
 
 // applianceMix is the mix of series a small single-node appliance stores:

@@ -37,6 +37,7 @@ type options struct {
 	dashSeries       int
 	dashRuns         int
 	skipIngest       bool
+	skipStorage      bool
 }
 
 func main() {
@@ -51,7 +52,8 @@ func main() {
 	flag.BoolVar(&o.buildPrometheus, "build-prometheus", true, "build Prometheus from the Go module cache when -prometheus is not given")
 	flag.IntVar(&o.dashSeries, "dashboard-series", 1000, "series in the 24 h dashboard dataset")
 	flag.IntVar(&o.dashRuns, "dashboard-runs", 40, "runs of each dashboard query")
-	flag.BoolVar(&o.skipIngest, "skip-ingest", false, "only the storage and query measurements")
+	flag.BoolVar(&o.skipIngest, "skip-ingest", false, "skip the ingestion measurements")
+	flag.BoolVar(&o.skipStorage, "skip-storage", false, "skip the storage and query measurements")
 	flag.Parse()
 
 	if *role == "targets" {
@@ -112,13 +114,16 @@ func run(o options) error {
 		}
 	}
 
-	storage, err := measureStorage(o, dir)
-	if err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	queries, err := measureQueries(o, filepath.Join(dir, "dash"))
-	if err != nil {
-		return fmt.Errorf("queries: %w", err)
+	var storage []storageResult
+	var queries queryResult
+	if !o.skipStorage {
+		var err error
+		if storage, err = measureStorage(o, dir); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		if queries, err = measureQueries(o, filepath.Join(dir, "dash")); err != nil {
+			return fmt.Errorf("queries: %w", err)
+		}
 	}
 	report(o, results, storage, queries)
 	return nil
@@ -206,6 +211,7 @@ func waitFor(what string, timeout time.Duration, cond func() (bool, error)) erro
 type scraper interface {
 	query(q string) (float64, error)
 	samplesAppended() (float64, error)
+	headSeries() (float64, error)
 	cpu() (time.Duration, error)
 	rss() float64
 }
@@ -250,7 +256,7 @@ func ingest(name string, s scraper, o options, targetsAddr string) (ingestResult
 		return r, err
 	}
 	elapsed := time.Since(t0)
-	r.series, _ = s.query(`prometheus_tsdb_head_series`)
+	r.series, _ = s.headSeries()
 	r.rssLoadedMB = s.rss() / 1e6
 	samples := a1 - a0
 	r.samplesPerSec = samples / elapsed.Seconds()
@@ -318,6 +324,10 @@ func report(o options, ingest []ingestResult, st []storageResult, q queryResult)
 		}
 		fmt.Fprintf(w, "  anchor: Prometheus (Percona 2018)\t≈ 47000\t\t\t\t1.5–3 KB\t\n")
 		fmt.Fprintf(w, "  goal\t≥ 100000\t\t\t\t\t\n")
+	}
+	if len(st) == 0 {
+		w.Flush()
+		return
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Storage (24 h, 15 s interval, compacted blocks)\tbytes/sample\tseries\tsamples in blocks\tblock bytes\tblocks\n")

@@ -78,6 +78,9 @@ func (s outpostScraper) query(q string) (float64, error) { return apiQuery(s.h, 
 func (s outpostScraper) samplesAppended() (float64, error) {
 	return sumGathered(s.m.Gatherer(), "prometheus_tsdb_head_samples_appended_total")
 }
+func (s outpostScraper) headSeries() (float64, error) {
+	return sumGathered(s.m.Gatherer(), "prometheus_tsdb_head_series")
+}
 func (s outpostScraper) cpu() (time.Duration, error) { return selfCPU(), nil }
 func (s outpostScraper) rss() float64                { return rss(os.Getpid()) }
 

@@ -75,6 +75,13 @@ func (s promScraper) cpu() (time.Duration, error)     { return procCPU(s.pid) }
 func (s promScraper) rss() float64                    { return rss(s.pid) }
 
 func (s promScraper) samplesAppended() (float64, error) {
+	return s.metric("prometheus_tsdb_head_samples_appended_total")
+}
+
+func (s promScraper) headSeries() (float64, error) { return s.metric("prometheus_tsdb_head_series") }
+
+// metric sums a metric of Prometheus's own /metrics.
+func (s promScraper) metric(name string) (float64, error) {
 	body, err := httpGet(s.base + "/metrics")
 	if err != nil {
 		return 0, err
@@ -85,9 +92,9 @@ func (s promScraper) samplesAppended() (float64, error) {
 		return 0, err
 	}
 	var sum float64
-	if mf, ok := mfs["prometheus_tsdb_head_samples_appended_total"]; ok {
+	if mf, ok := mfs[name]; ok {
 		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetUntyped().GetValue()
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetUntyped().GetValue()
 		}
 	}
 	return sum, nil
@@ -102,7 +109,9 @@ func ingestPrometheus(o options, targetsAddr, bin, dir string) (ingestResult, er
 	for i, u := range targetURLs(targetsAddr, o.targets) {
 		rest := strings.TrimPrefix(u, "http://")
 		host, path, _ := strings.Cut(rest, "/")
-		fmt.Fprintf(&cfg, "  - job_name: bench-%d\n    metrics_path: /%s\n    static_configs: [{targets: [%q], labels: {job: bench}}]\n", i, path, host)
+		// The same target labels as Outpost gives (metrics_path tells the
+		// targets on one host:port apart).
+		fmt.Fprintf(&cfg, "  - job_name: bench-%d\n    metrics_path: /%s\n    static_configs: [{targets: [%q], labels: {job: bench, metrics_path: /%s}}]\n", i, path, host, path)
 	}
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
@@ -114,7 +123,7 @@ func ingestPrometheus(o options, targetsAddr, bin, dir string) (ingestResult, er
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=error")
+		"--web.listen-address="+addr, "--log.level=warn")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return ingestResult{}, err
