@@ -119,9 +119,19 @@ $(ASSETS_IMAGES)/system-images.tar: $(IMAGE_FILES) $(SYSTEM)/images.yaml \
 assets: $(HOST_FILES) $(ASSETS_BIN)/SHA256SUMS $(ASSETS_IMAGES)/system-images.tar
 	@du -ch $(HOST_FILES) $(ASSETS_IMAGES)/system-images.tar | tail -1 | sed 's/total$$/of embedded assets/'
 
+# The console front end (Preact + Vite), embedded from webui/dist. npm ci
+# runs only when the lock file changed; the build only when sources did.
+WEBUI_SOURCES := $(shell find webui/src webui/scripts -type f 2>/dev/null) webui/index.html webui/vite.config.js
+webui/node_modules/.package-lock.json: webui/package-lock.json
+	cd webui && npm ci --no-audit --no-fund
+webui/dist/index.html: webui/node_modules/.package-lock.json $(WEBUI_SOURCES)
+	cd webui && npm run build
+.PHONY: webui
+webui: webui/dist/index.html
+
 # Always handed to go build, whose own cache makes an unchanged build cheap.
 .PHONY: bin/outpost
-bin/outpost: assets
+bin/outpost: assets webui
 	CGO_ENABLED=0 $(GO) build -trimpath -tags "$(OUTPOST_TAGS)" \
 		-ldflags "-s -w -X github.com/outpost-platform/outpost/appliance/version.Outpost=$(VERSION) $(COMPONENT_LDFLAGS)" \
 		-o $@ ./cmd/outpost

@@ -16,6 +16,8 @@ import (
 
 	"github.com/outpost-platform/outpost/appliance/bundle"
 	"github.com/outpost-platform/outpost/appliance/config"
+	"github.com/outpost-platform/outpost/appliance/console"
+	"github.com/outpost-platform/outpost/appliance/console/adapt"
 	"github.com/outpost-platform/outpost/appliance/monitor"
 	"github.com/outpost-platform/outpost/appliance/pki"
 	"github.com/outpost-platform/outpost/appliance/registry"
@@ -87,9 +89,37 @@ func (svc *services) start(ctx context.Context, s *supervisor, cfg config.Config
 			return err
 		}
 	}
+	if !cfg.Disabled(config.ComponentConsole) {
+		if err := svc.startConsole(ctx, s, cfg, certs, restCfg); err != nil {
+			return err
+		}
+	}
 	if err := svc.serveAdmin(ctx, s, cfg); err != nil {
 		return err
 	}
+	return nil
+}
+
+// startConsole serves the web console. It acts for each user by
+// impersonation with the supervisor's credentials, so Kubernetes RBAC has the
+// last word; monitoring and the registry are reached in process.
+func (svc *services) startConsole(ctx context.Context, s *supervisor, cfg config.Config, certs *pki.Files, restCfg *rest.Config) error {
+	ccfg := console.Config{Listen: fmt.Sprintf(":%d", cfg.ConsolePort), TLSCertFile: certs.ConsoleCert,
+		TLSKeyFile: certs.ConsoleKey, DataDir: cfg.DataDir}
+	deps := console.Deps{DB: svc.db, Kube: restCfg, Logger: s.log,
+		Versions: map[string]string{"outpost": version.Outpost, "kubernetes": version.Kubernetes}}
+	if svc.registry != nil {
+		deps.Registry = adapt.Registry(svc.registry)
+		deps.Bundles = adapt.Bundles(svc.importer)
+	}
+	if svc.monitor != nil {
+		deps.Monitor = svc.monitor.Handler()
+	}
+	c, err := console.New(ccfg, deps)
+	if err != nil {
+		return fmt.Errorf("starting console: %w", err)
+	}
+	s.goRun("console", func() error { return c.Run(ctx) })
 	return nil
 }
 

@@ -15,6 +15,9 @@ func NewRoot() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newServerCmd(),
+		newContainerdCmd(),
+		newKubectlCmd(),
 		newCheckCmd(),
 		newResetCmd(),
 		newRegistryCmd(), newImagesCmd(), newBundleCmd(), newTrustCmd(),
