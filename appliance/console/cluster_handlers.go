@@ -535,12 +535,18 @@ func streamLogLines(c echo.Context, rc io.Reader, filter logFilter) error {
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
 	lines := make(chan string, 256)
+	done := c.Request().Context().Done()
 	go func() {
 		defer close(lines)
 		sc := bufio.NewScanner(rc)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			lines <- sc.Text()
+			// When the client has gone nobody reads: stop rather than block.
+			select {
+			case lines <- sc.Text():
+			case <-done:
+				return
+			}
 		}
 	}()
 	heartbeat := time.NewTicker(20 * time.Second)

@@ -29,6 +29,7 @@ import (
 	"github.com/outpost-platform/outpost/appliance/console/audit"
 	"github.com/outpost-platform/outpost/appliance/console/clustertest"
 	"github.com/outpost-platform/outpost/appliance/console/identity"
+	"github.com/outpost-platform/outpost/appliance/console/kube"
 	"github.com/outpost-platform/outpost/appliance/console/tenancy"
 	"github.com/outpost-platform/outpost/appliance/state"
 )
@@ -530,5 +531,39 @@ func TestLiveUpdatesArriveWithoutPolling(t *testing.T) {
 	}
 	if !sawDeployment || !sawPod {
 		t.Fatalf("stream ended before the deployment and its pods appeared: %v", sc.Err())
+	}
+}
+
+func TestEnsureProjectIsIdempotentAndRepairsBindings(t *testing.T) {
+	c, err := kube.New(shared.adminRC, kube.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const ns = "repair-me"
+	if err := c.EnsureProject(ctx, ns, "ws-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureProject(ctx, ns, "ws-a"); err != nil {
+		t.Fatalf("second EnsureProject: %v", err)
+	}
+	rb, err := shared.admin.RbacV1().RoleBindings(ns).Get(ctx, "outpost-viewer", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb.Subjects[0].Name = "system:authenticated" // someone widened it by hand
+	if _, err := shared.admin.RbacV1().RoleBindings(ns).Update(ctx, rb, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureProject(ctx, ns, "ws-b"); err != nil {
+		t.Fatal(err)
+	}
+	rb, _ = shared.admin.RbacV1().RoleBindings(ns).Get(ctx, "outpost-viewer", metav1.GetOptions{})
+	if rb.Subjects[0].Name != tenancy.ProjectGroup(ns, tenancy.RoleViewer) {
+		t.Fatalf("binding not repaired: %+v", rb.Subjects)
+	}
+	n, _ := shared.admin.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if n.Labels["outpost.io/workspace"] != "ws-b" {
+		t.Fatalf("namespace labels %v", n.Labels)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -153,13 +154,38 @@ func (c *Cluster) EnsureProject(ctx context.Context, project, workspace string) 
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ClusterRoleName(r)},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: tenancy.ProjectGroup(project, r)}}}
 		rb.Namespace = project
-		_, err := c.admin.RbacV1().RoleBindings(project).Create(ctx, rb, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			_, err = c.admin.RbacV1().RoleBindings(project).Update(ctx, rb, metav1.UpdateOptions{})
-		}
-		if err != nil {
+		if err := c.ensureRoleBinding(ctx, rb); err != nil {
 			return translate(err, "role binding "+rb.Name)
 		}
+	}
+	return nil
+}
+
+// ensureRoleBinding creates want or makes the existing binding equal to it.
+// A binding's roleRef cannot change, so a wrong one is replaced.
+func (c *Cluster) ensureRoleBinding(ctx context.Context, want *rbacv1.RoleBinding) error {
+	rbs := c.admin.RbacV1().RoleBindings(want.Namespace)
+	got, err := rbs.Get(ctx, want.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = rbs.Create(ctx, want, metav1.CreateOptions{})
+		return err
+	case err != nil:
+		return err
+	case got.RoleRef != want.RoleRef:
+		if err := rbs.Delete(ctx, want.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		_, err = rbs.Create(ctx, want, metav1.CreateOptions{})
+		return err
+	case !equality.Semantic.DeepEqual(got.Subjects, want.Subjects) || got.Labels[LabelManaged] != managedBy:
+		got.Subjects = want.Subjects
+		if got.Labels == nil {
+			got.Labels = map[string]string{}
+		}
+		got.Labels[LabelManaged] = managedBy
+		_, err = rbs.Update(ctx, got, metav1.UpdateOptions{})
+		return err
 	}
 	return nil
 }
