@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/outpost-platform/outpost/appliance/console/audit"
 	"github.com/outpost-platform/outpost/appliance/console/identity"
@@ -352,5 +354,30 @@ func TestWatchStreamDeliversOnlyVisibleChanges(t *testing.T) {
 	}
 	if strings.Contains(out, "leak") || strings.Contains(out, `"name":"upload"`) {
 		t.Fatalf("stream leaked another project's or an admin-only change:\n%s", out)
+	}
+}
+
+func TestAbandonedUploadIsDropped(t *testing.T) {
+	e := newEnv(t, func(_ *Config, d *Deps) { d.Bundles = &bundleImporter{} })
+	admin := e.admin()
+	var up Upload
+	admin.do("POST", "/api/v1/bundles/uploads", map[string]any{"fileName": "half.tar", "size": 100}).json(&up)
+	expect(t, admin.do("PUT", "/api/v1/bundles/uploads/"+up.ID+"/chunk?offset=0", []byte("first half")), http.StatusOK)
+	e.clock.Advance(6 * 24 * time.Hour)
+	e.console.uploads.dropAbandoned(context.Background(), e.console)
+	admin.mustLogin("admin", "admin-password-1")
+	admin.do("GET", "/api/v1/bundles/uploads/"+up.ID, nil).json(&up)
+	if up.State != uploadReceiving {
+		t.Fatalf("upload dropped after 6 days: %+v", up)
+	}
+	e.clock.Advance(2 * 24 * time.Hour)
+	e.console.uploads.dropAbandoned(context.Background(), e.console)
+	admin.mustLogin("admin", "admin-password-1")
+	admin.do("GET", "/api/v1/bundles/uploads/"+up.ID, nil).json(&up)
+	if up.State != uploadCanceled {
+		t.Fatalf("upload kept after 8 days: %+v", up)
+	}
+	if _, err := os.Stat(e.console.uploads.path(up.ID)); !os.IsNotExist(err) {
+		t.Fatalf("partial file kept: %v", err)
 	}
 }

@@ -181,13 +181,48 @@ func (u *uploads) run(ctx context.Context, s *Console) {
 			}
 		}
 	}
+	u.dropAbandoned(ctx, s)
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-sweep.C:
+			u.dropAbandoned(ctx, s)
 		case id := <-u.queue:
 			u.importOne(ctx, s, id)
 		}
+	}
+}
+
+// abandonedAfter is how long an unfinished upload keeps its partial file
+// for a resume before the space is given back.
+const abandonedAfter = 7 * 24 * time.Hour
+
+// dropAbandoned cancels uploads that received nothing for abandonedAfter
+// and deletes their partial files.
+func (u *uploads) dropAbandoned(ctx context.Context, s *Console) {
+	rows, err := u.db.QueryContext(ctx, `SELECT id FROM console_uploads WHERE state=? AND updated_at<?`,
+		uploadReceiving, u.now().Add(-abandonedAfter).UnixMilli())
+	if err != nil {
+		s.log.Warn("finding abandoned uploads", "err", err)
+		return
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := u.setState(ctx, id, uploadCanceled, "Abandoned: nothing was received for 7 days.", nil); err != nil {
+			s.log.Warn("canceling abandoned upload", "upload", id, "err", err)
+			continue
+		}
+		os.Remove(u.path(id))
 	}
 }
 
