@@ -93,7 +93,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			<-ctx.Done()
 			return nil
 		}
-		return sleep(ctx, d)
+		sleep(ctx, d)
+		return nil
 	case "crash":
 		seconds := 5
 		if len(rest) > 0 {
@@ -103,8 +104,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			seconds = n
 		}
-		if err := sleep(ctx, time.Duration(seconds)*time.Second); err != nil || ctx.Err() != nil {
-			return err
+		sleep(ctx, time.Duration(seconds)*time.Second)
+		if ctx.Err() != nil {
+			return nil // stopped before crashing: a clean termination
 		}
 		return exitError{code: 1, reason: fmt.Sprintf("crashing on purpose after %ds", seconds)}
 	case "burn":
@@ -142,11 +144,10 @@ func optionalDuration(args []string) (d time.Duration, forever bool, err error) 
 	return d, false, nil
 }
 
-// sleep waits for d or until ctx ends; a signal ends it early without
-// error.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
-		return nil
+		return
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
@@ -154,7 +155,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 	case <-timer.C:
 	}
-	return nil
 }
 
 // burn spins one goroutine (so one CPU) until d passes (forever when d is
