@@ -1,6 +1,6 @@
-// Every string the console shows lives here. English is complete; zh-CN is
-// started (navigation and common words) and falls back to English key by
-// key. Messages may contain {name} placeholders.
+// Every string the console shows lives here. English is complete; zh-CN
+// covers the main pages and falls back to English key by key. Messages may
+// contain {name} placeholders.
 
 const en = {
   'common.loading': 'Loading…', 'common.empty': 'Nothing here yet.', 'common.notFound': 'Page not found', 'common.close': 'Close',
@@ -151,15 +151,67 @@ const en = {
 };
 
 const zhCN = {
-  'common.loading': '加载中…', 'common.cancel': '取消', 'common.confirm': '确认', 'common.create': '创建', 'common.delete': '删除',
-  'common.save': '保存', 'common.name': '名称', 'common.status': '状态', 'common.age': '创建时长',
-  'nav.overview': '概览', 'nav.projects': '企业空间与项目', 'nav.project': '项目', 'nav.workloads': '工作负载', 'nav.pods': '容器组',
-  'nav.services': '服务', 'nav.ingresses': '应用路由', 'nav.configmaps': '配置字典', 'nav.secrets': '保密字典', 'nav.volumes': '存储卷',
-  'nav.events': '事件', 'nav.members': '成员与设置', 'nav.cluster': '集群', 'nav.nodes': '节点', 'nav.storage': '存储类',
-  'nav.namespaces': '命名空间', 'nav.images': '镜像', 'nav.bundles': '离线包', 'nav.alerts': '告警', 'nav.administration': '管理',
-  'nav.users': '用户', 'nav.audit': '审计日志', 'nav.logout': '退出', 'nav.language': '语言',
-  'login.title': '登录控制台', 'login.username': '用户名', 'login.password': '密码', 'login.submit': '登录',
-  'password.title': '修改密码', 'overview.title': '概览',
+  'common.loading': '加载中…', 'common.empty': '暂无内容。', 'common.notFound': '页面不存在', 'common.close': '关闭', 'common.cancel': '取消',
+  'common.confirm': '确认', 'common.create': '创建', 'common.delete': '删除', 'common.save': '保存', 'common.name': '名称',
+  'common.description': '描述', 'common.status': '状态', 'common.age': '已运行', 'common.reason': '原因', 'common.message': '消息',
+  'common.details': '详情', 'common.yes': '是', 'common.no': '否', 'common.copy': '复制', 'common.copied': '已复制',
+  'time.seconds': '{n}秒', 'time.minutes': '{n}分', 'time.hours': '{n}小时', 'time.days': '{n}天',
+
+  'nav.main': '主导航', 'nav.overview': '概览', 'nav.projects': '企业空间与项目', 'nav.project': '项目', 'nav.workloads': '工作负载',
+  'nav.pods': '容器组', 'nav.services': '服务', 'nav.ingresses': '应用路由', 'nav.configmaps': '配置字典', 'nav.secrets': '保密字典',
+  'nav.volumes': '存储卷声明', 'nav.events': '事件', 'nav.members': '成员与设置', 'nav.cluster': '集群', 'nav.nodes': '节点',
+  'nav.storage': '存储类', 'nav.namespaces': '命名空间', 'nav.images': '镜像', 'nav.bundles': '离线包', 'nav.alerts': '告警',
+  'nav.administration': '平台管理', 'nav.users': '用户', 'nav.audit': '审计日志', 'nav.logout': '退出登录', 'nav.language': '语言',
+
+  'login.title': '登录控制台', 'login.username': '用户名', 'login.password': '密码', 'login.submit': '登录', 'login.sso': '使用{name}登录',
+  'login.ssoFailed': '单点登录未完成，请重试。', 'login.ssoNameTaken': '已有同名本地账号，请联系管理员。',
+  'login.ssoBadUsername': '您的单点登录用户名无法在此使用，请联系管理员。', 'login.ssoUnavailable': '单点登录服务暂时无法访问，请稍后重试或使用本地账号。',
+
+  'password.title': '修改密码', 'password.mustChange': '继续之前，请设置您自己的密码。', 'password.current': '当前密码', 'password.new': '新密码',
+  'password.repeat': '再次输入新密码', 'password.hint': '至少 10 个字符。', 'password.submit': '修改密码', 'password.mismatch': '两次输入的新密码不一致。',
+  'password.changed': '密码已修改，其他会话已退出。',
+
+  'overview.title': '概览', 'overview.nodes': '节点', 'overview.ready': '就绪', 'overview.pods': '容器组', 'overview.running': '运行中',
+  'overview.workloads': '工作负载', 'overview.alerts': '告警', 'overview.firing': '触发中', 'overview.registry': '镜像仓库',
+  'overview.registryNote': '{repos} 个仓库，{tags} 个标签', 'overview.unavailable': '不可用', 'overview.usage': '集群资源使用',
+  'overview.cpu': 'CPU', 'overview.memory': '内存', 'overview.disk': '磁盘', 'overview.versions': '版本',
+  'overview.monitoringOff': '本设备未开启监控。', 'overview.clusterUnavailable': '集群尚未就绪，就绪后本页自动显示。',
+  'chart.range': '时间范围', 'chart.noData': '该时间范围内暂无数据。',
+
+  'tenancy.title': '企业空间与项目', 'tenancy.sub': '每个项目是一个 Kubernetes 命名空间；企业空间组织项目及其管理员。',
+  'tenancy.newWorkspace': '新建企业空间', 'tenancy.newProject': '新建项目', 'tenancy.newProjectIn': '在 {workspace} 中新建项目',
+  'tenancy.workspace': '企业空间', 'tenancy.project': '项目', 'tenancy.projects': '项目', 'tenancy.role': '角色', 'tenancy.members': '成员',
+  'tenancy.addMember': '添加成员', 'tenancy.remove': '移除', 'tenancy.deleteProject': '删除项目', 'tenancy.deleteWorkspace': '删除企业空间',
+  'tenancy.noProjects': '暂无项目。', 'tenancy.noMembers': '暂无成员。',
+  'tenancy.rolesExplained': '观察者可查看除保密字典值以外的一切；操作员还可部署、扩缩容、回滚和删除；管理员还可管理成员。',
+  'role.admin': '管理员', 'role.operator': '操作员', 'role.viewer': '观察者',
+
+  'kind.deployments': '部署', 'kind.statefulsets': '有状态副本集', 'kind.daemonsets': '守护进程集', 'kind.jobs': '任务', 'kind.cronjobs': '定时任务',
+  'kind.pods': '容器组', 'kind.services': '服务', 'kind.ingresses': '应用路由', 'kind.configmaps': '配置字典', 'kind.secrets': '保密字典',
+  'kind.persistentvolumeclaims': '存储卷声明',
+  'kindOne.deployments': '部署', 'kindOne.statefulsets': '有状态副本集', 'kindOne.daemonsets': '守护进程集', 'kindOne.jobs': '任务', 'kindOne.cronjobs': '定时任务',
+
+  'workloads.title': '工作负载', 'workloads.inProject': '项目 {project}', 'workloads.new': '部署应用', 'workloads.all': '全部', 'workloads.kind': '类型',
+  'workloads.ready': '就绪', 'workloads.images': '镜像', 'workloads.empty': '此项目中暂无工作负载。',
+  'workloads.emptyWriter': '暂无工作负载。点击“部署应用”即可运行本地仓库中的镜像。',
+  'create.title': '部署应用', 'create.form': '从镜像部署', 'create.yaml': '从 YAML 创建', 'create.image': '镜像', 'create.replicas': '副本数',
+  'create.port': '容器端口', 'create.expose': '暴露为服务', 'create.exposeNone': '不暴露', 'create.env': '环境变量', 'create.apply': '应用',
+  'detail.scale': '扩缩容', 'detail.restart': '重启', 'detail.changeImage': '更换镜像', 'detail.update': '更新', 'detail.revision': '版本',
+  'detail.revisions': '版本记录', 'detail.current': '当前', 'detail.rollback': '回滚', 'detail.pods': '容器组', 'detail.logs': '日志',
+  'detail.monitoring': '监控', 'detail.memory': '内存', 'detail.network': '网络（接收 / 发送）', 'detail.restarts': '重启次数',
+  'logs.filter': '按关键字过滤…', 'logs.exact': '精确', 'logs.pause': '暂停', 'logs.resume': '继续', 'logs.download': '下载',
+  'logs.empty': '暂无日志。', 'logs.state.live': '实时', 'logs.state.ended': '已结束',
+  'pods.title': '容器组', 'pods.ready': '就绪', 'pods.restarts': '重启', 'pods.node': '节点', 'pods.owner': '工作负载',
+  'events.title': '事件', 'events.none': '暂无事件。',
+  'secrets.reveal': '查看', 'secrets.audited': '查看保密字典的值会记录到审计日志。',
+  'images.title': '镜像', 'images.sub': '本地镜像仓库中的仓库与标签。', 'images.gc': '垃圾回收', 'images.tag': '标签', 'images.size': '大小', 'images.source': '来源',
+  'bundles.title': '离线包', 'bundles.upload': '上传离线包', 'bundles.history': '已导入的离线包',
+  'bundles.uploadHint': '大文件分片上传；连接中断后重新选择同一文件即可从中断处继续。',
+  'alerts.title': '告警', 'alerts.rules': '告警规则', 'alerts.silences': '静默', 'alerts.receivers': '通知渠道', 'alerts.firing': '触发中', 'alerts.resolved': '已恢复',
+  'users.title': '用户', 'users.new': '新建用户', 'users.name': '用户名', 'users.platformAdmin': '平台管理员',
+  'audit.title': '审计日志', 'audit.sub': '通过控制台或其 API 所做的每一次变更。', 'audit.actor': '操作人', 'audit.action': '操作', 'audit.result': '结果',
+  'audit.search': '搜索', 'audit.exportCSV': '导出 CSV', 'audit.exportJSON': '导出 JSON',
+  'account.title': '账号', 'account.tokens': 'API 令牌',
 };
 
 const catalogs = { en, 'zh-CN': zhCN };
