@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -180,7 +181,19 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		auth:   newAuthCache(deps.Now),
 	}
 	if cfg.OIDC != nil {
-		if c.oidc, err = identity.NewOIDC(*cfg.OIDC, deps.HTTPClient, deps.Now); err != nil {
+		oc := *cfg.OIDC
+		if oc.ClientSecret == "" {
+			file := oc.ClientSecretFile
+			if file == "" {
+				file = filepath.Join(cfg.DataDir, "console", "oidc-client-secret")
+			}
+			secret, err := os.ReadFile(file)
+			if err != nil {
+				return nil, fmt.Errorf("console single sign-on: reading the client secret: %w", err)
+			}
+			oc.ClientSecret = strings.TrimSpace(string(secret))
+		}
+		if c.oidc, err = identity.NewOIDC(oc, deps.HTTPClient, deps.Now); err != nil {
 			return nil, fmt.Errorf("console single sign-on: %w", err)
 		}
 	}

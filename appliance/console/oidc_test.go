@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -130,7 +132,10 @@ func newOIDCEnv(t *testing.T) (*env, *provider) {
 	p := newProvider(t, clk.Now)
 	e := newEnv(t, func(c *Config, d *Deps) {
 		d.Now = clk.Now
-		c.OIDC = &identity.OIDCConfig{Issuer: p.srv.URL, ClientID: testClientID, ClientSecret: testClientSecret, RedirectURL: testRedirect,
+		// The secret comes from its file, as on an appliance.
+		secretFile := filepath.Join(t.TempDir(), "oidc-client-secret")
+		os.WriteFile(secretFile, []byte(testClientSecret+"\n"), 0o600)
+		c.OIDC = &identity.OIDCConfig{Issuer: p.srv.URL, ClientID: testClientID, ClientSecretFile: secretFile, RedirectURL: testRedirect,
 			GroupsClaim: "groups", DisplayName: "ACME SSO", Mappings: []identity.ClaimMapping{
 				{Value: "ops-admins", PlatformAdmin: true},
 				{Value: "dev-team", Project: "dev", Role: "operator"},

@@ -24,8 +24,12 @@ type OIDCConfig struct {
 	Issuer string `json:"issuer"`
 	// ClientID is the console's client id at the provider.
 	ClientID string `json:"client-id"`
-	// ClientSecret is the console's client secret; never serialized.
+	// ClientSecret is the console's client secret; never serialized. When
+	// empty it is read from ClientSecretFile.
 	ClientSecret string `json:"-"`
+	// ClientSecretFile holds the client secret; default
+	// <data-dir>/console/oidc-client-secret (mode 0600).
+	ClientSecretFile string `json:"client-secret-file,omitempty"`
 	// RedirectURL is the console's callback, https://<host>:<port>/api/v1/auth/oidc/callback.
 	RedirectURL string `json:"redirect-url"`
 	// Scopes requested besides "openid"; default profile and email.
