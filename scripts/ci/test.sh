@@ -19,6 +19,7 @@ make
 
 echo "== unit and component tests"
 go test -tags "${OUTPOST_TAGS:-no_btrfs no_devmapper no_zfs no_tracing}" -timeout 30m ./...
+(cd bundles/system && go test -timeout 10m ./...)
 
 echo "== end-to-end: cluster"
 go test -tags e2e -timeout 30m -v ./scripts/e2e/ 2>&1 | tee "$OUTPOST_E2E_ARTIFACTS/e2e.log" | grep -E '^\s*(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'
