@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -51,6 +52,9 @@ func Start(ctx context.Context, cfg Config) (string, error) {
 		return "", fmt.Errorf("removing stale datastore socket: %w", err)
 	}
 	dbPath := filepath.Join(cfg.Dir, "state.db")
+	if err := checkSQLiteFile(dbPath); err != nil {
+		return "", err
+	}
 	var wg sync.WaitGroup
 	_, backend, err := sqlite.New(ctx, &wg, &drivers.Config{
 		MetricsRegisterer: cfg.Metrics,
@@ -98,4 +102,26 @@ func Start(ctx context.Context, cfg Config) (string, error) {
 	}()
 	go srv.Serve(l)
 	return "unix://" + cfg.SocketPath, nil
+}
+
+// checkSQLiteFile refuses a database file that is not SQLite: kine would
+// retry opening it forever, and the server would hang instead of saying why.
+func checkSQLiteFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("opening datastore %s: %w", path, err)
+	}
+	defer f.Close()
+	header := make([]byte, 16)
+	n, _ := io.ReadFull(f, header)
+	if n == 0 {
+		return nil // created but never written: SQLite initialises it
+	}
+	if string(header[:n]) != "SQLite format 3\x00" {
+		return fmt.Errorf("datastore %s is not a SQLite database (damaged?); restore it from a backup, or move it away to start with an empty cluster", path)
+	}
+	return nil
 }
