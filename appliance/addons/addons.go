@@ -38,7 +38,6 @@ type Values struct {
 	MetricsServerImage string
 }
 
-
 // Render returns the objects of one add-on rendered with v.
 func Render(name string, v Values) ([]*unstructured.Unstructured, error) {
 	if err := v.validate(); err != nil {

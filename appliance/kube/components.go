@@ -3,6 +3,8 @@ package kube
 import (
 	"fmt"
 	"path/filepath"
+
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 )
 
 // APIServerFlags returns the kube-apiserver's arguments. Hardening is on by
@@ -239,7 +241,7 @@ func WriteConfigFiles(c *Config) error {
 		c.dir("etc", "audit-policy.yaml"): auditPolicy,
 	}
 	for path, content := range files {
-		if err := writeFile(path, content, 0o600); err != nil {
+		if err := fsutil.WriteFileAtomic(path, []byte(content), 0o600); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package kube
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 
 	"github.com/outpost-platform/outpost/appliance/pki"
@@ -58,15 +57,4 @@ func APIServiceIP(serviceCIDR string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("parsing service CIDR %q: %w", serviceCIDR, err)
 	}
 	return p.Masked().Addr().Next(), nil
-}
-
-func writeFile(path, content string, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), mode); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 )
 
 // CNIConfig renders the node's CNI network: a Linux bridge (cni0) with
@@ -41,7 +43,7 @@ func WriteCNIConfig(cfg ContainerdConfig, podCIDR string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(cfg.CNIConfDir(), "10-outpost.conflist"), data, 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(cfg.CNIConfDir(), "10-outpost.conflist"), data, 0o644); err != nil {
 		return fmt.Errorf("writing CNI configuration: %w", err)
 	}
 	return nil

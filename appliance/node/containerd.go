@@ -11,6 +11,8 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 )
 
 // ContainerdConfig says where containerd keeps its state and finds the
@@ -109,7 +111,7 @@ disabled_plugins = [
 // when it dies, and stopped with SIGTERM (then SIGKILL) at shutdown. ready
 // is closed the first time containerd answers on its socket.
 func RunContainerd(ctx context.Context, log *slog.Logger, cfg ContainerdConfig, ready chan<- struct{}) error {
-	if err := writeFileAtomic(cfg.ConfigPath(), []byte(cfg.RenderConfig()), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(cfg.ConfigPath(), []byte(cfg.RenderConfig()), 0o600); err != nil {
 		return fmt.Errorf("writing containerd config: %w", err)
 	}
 	for _, d := range []string{cfg.CNIConfDir(), cfg.CertsDir(), filepath.Dir(cfg.LogPath()), filepath.Dir(cfg.Socket())} {
@@ -216,15 +218,4 @@ func stopProcess(cmd *exec.Cmd, exited <-chan error, grace time.Duration) {
 		cmd.Process.Kill()
 		<-exited
 	}
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

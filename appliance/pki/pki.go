@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 )
 
 // Options says what names the certificates must carry.
@@ -309,7 +311,7 @@ contexts:
     user: %s
 current-context: outpost
 `, server, b64(ca.certPEM), spec.cn, b64(certPEM), b64(keyPEM), spec.cn)
-	return writeFileAtomic(path, []byte(kc), 0o600)
+	return fsutil.WriteFileAtomic(path, []byte(kc), 0o600)
 }
 
 func extractClientCert(kubeconfig []byte) []byte {
@@ -344,10 +346,10 @@ func ensureServiceAccountKey(keyPath, pubPath string) error {
 		return err
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(keyPath, keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
+	return fsutil.WriteFileAtomic(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
 }
 
 // ensureEncryptionConfig writes the apiserver's EncryptionConfiguration with
@@ -372,7 +374,7 @@ resources:
         secret: %s
   - identity: {}
 `, base64.StdEncoding.EncodeToString(secret))
-	return writeFileAtomic(path, []byte(cfg), 0o600)
+	return fsutil.WriteFileAtomic(path, []byte(cfg), 0o600)
 }
 
 func serial() *big.Int {
@@ -427,37 +429,8 @@ func writePair(certPath string, certPEM []byte, keyPath string, key crypto.Signe
 	}
 	// Key first: a crash between the two writes leaves a key without a
 	// matching cert, which the next start detects and re-issues.
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(keyPath, keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(certPath, certPEM, 0o644)
-}
-
-// writeFileAtomic writes via a temp file and rename so a power cut never
-// leaves a half-written key or certificate.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return fsutil.WriteFileAtomic(certPath, certPEM, 0o644)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/outpost-platform/outpost/appliance/addons"
 	"github.com/outpost-platform/outpost/appliance/config"
 	"github.com/outpost-platform/outpost/appliance/datastore"
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 	"github.com/outpost-platform/outpost/appliance/kube"
 	"github.com/outpost-platform/outpost/appliance/node"
 	"github.com/outpost-platform/outpost/appliance/pki"
@@ -296,9 +297,5 @@ func publishKubeconfig(src, dst string) error {
 	if err != nil {
 		return fmt.Errorf("reading admin kubeconfig: %w", err)
 	}
-	tmp := dst + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", dst, err)
-	}
-	return os.Rename(tmp, dst)
+	return fsutil.WriteFileAtomic(dst, data, 0o600)
 }
