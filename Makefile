@@ -119,11 +119,14 @@ $(ASSETS_IMAGES)/system-images.tar: $(IMAGE_FILES) $(SYSTEM)/images.yaml \
 assets: $(HOST_FILES) $(ASSETS_BIN)/SHA256SUMS $(ASSETS_IMAGES)/system-images.tar
 	@du -ch $(HOST_FILES) $(ASSETS_IMAGES)/system-images.tar | tail -1 | sed 's/total$$/of embedded assets/'
 
-# The console front end (Preact + Vite), embedded from webui/dist. npm ci
-# runs only when the lock file changed; the build only when sources did.
+# The console front end (Preact + Vite), embedded from webui/dist. The
+# install runs only when the lock file changed; the build only when sources
+# did. `npm install` rather than `npm ci`: this npm (11.x) writes lock files
+# without other platforms' optional packages (rollup's) and then refuses
+# them in `npm ci`; install keeps the locked versions all the same.
 WEBUI_SOURCES := $(shell find webui/src webui/scripts -type f 2>/dev/null) webui/index.html webui/vite.config.js
 webui/node_modules/.package-lock.json: webui/package-lock.json
-	cd webui && npm ci --no-audit --no-fund
+	cd webui && npm install --no-audit --no-fund
 webui/dist/index.html: webui/node_modules/.package-lock.json $(WEBUI_SOURCES)
 	cd webui && npm run build
 .PHONY: webui
