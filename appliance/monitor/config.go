@@ -87,6 +87,9 @@ type Config struct {
 	// MinFreeDiskBytes is the free space below which ingestion pauses.
 	// Default 256 MiB.
 	MinFreeDiskBytes int64
+	// SamplesPerChunk is the TSDB's target chunk length; default
+	// store.DefaultSamplesPerChunk (480).
+	SamplesPerChunk int
 	// QueryTimeout, QueryMaxSamples and MaxConcurrentQueries bound the
 	// memory and time a query may use. Defaults 2m, 5M samples, 8.
 	QueryTimeout         time.Duration

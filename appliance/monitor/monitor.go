@@ -113,7 +113,7 @@ func New(cfg Config, deps Deps) (*Monitor, error) {
 
 	m.store, err = store.New(store.Options{
 		Dir: filepath.Join(cfg.Dir, "tsdb"), Retention: cfg.Retention, RetentionSize: cfg.RetentionSize,
-		MinFreeBytes: cfg.MinFreeDiskBytes, Logger: m.logger, Registerer: m.registry,
+		MinFreeBytes: cfg.MinFreeDiskBytes, SamplesPerChunk: cfg.SamplesPerChunk, Logger: m.logger, Registerer: m.registry,
 	})
 	if err != nil {
 		return nil, err

@@ -38,6 +38,8 @@ type options struct {
 	dashRuns         int
 	skipIngest       bool
 	skipStorage      bool
+	samplesPerChunk  int
+	onlyMix          bool
 }
 
 func main() {
@@ -46,7 +48,7 @@ func main() {
 	flag.IntVar(&o.targets, "targets", 20, "scrape targets")
 	flag.IntVar(&o.series, "series", 2500, "series per target")
 	flag.DurationVar(&o.interval, "interval", time.Second, "scrape interval")
-	flag.DurationVar(&o.window, "duration", 30*time.Second, "measurement window of each ingestion run")
+	flag.DurationVar(&o.window, "duration", 2*time.Minute, "measurement window of each ingestion run")
 	flag.StringVar(&o.dir, "dir", "", "work directory (default: a new temp dir, removed afterwards)")
 	flag.StringVar(&o.prometheus, "prometheus", os.Getenv("PROMETHEUS_BIN"), "Prometheus binary for the anchor run")
 	flag.BoolVar(&o.buildPrometheus, "build-prometheus", true, "build Prometheus from the Go module cache when -prometheus is not given")
@@ -54,6 +56,8 @@ func main() {
 	flag.IntVar(&o.dashRuns, "dashboard-runs", 40, "runs of each dashboard query")
 	flag.BoolVar(&o.skipIngest, "skip-ingest", false, "skip the ingestion measurements")
 	flag.BoolVar(&o.skipStorage, "skip-storage", false, "skip the storage and query measurements")
+	flag.IntVar(&o.samplesPerChunk, "samples-per-chunk", 0, "override the samples per chunk (0: Outpost's default; 120 is the TSDB's own)")
+	flag.BoolVar(&o.onlyMix, "only-mix", false, "storage: only the appliance mix (experiments)")
 	flag.Parse()
 
 	if *role == "targets" {
@@ -121,8 +125,10 @@ func run(o options) error {
 		if storage, err = measureStorage(o, dir); err != nil {
 			return fmt.Errorf("storage: %w", err)
 		}
-		if queries, err = measureQueries(o, filepath.Join(dir, "dash")); err != nil {
-			return fmt.Errorf("queries: %w", err)
+		if !o.onlyMix {
+			if queries, err = measureQueries(o, filepath.Join(dir, "dash")); err != nil {
+				return fmt.Errorf("queries: %w", err)
+			}
 		}
 	}
 	report(o, results, storage, queries)

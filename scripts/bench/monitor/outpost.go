@@ -85,7 +85,8 @@ func (s outpostScraper) cpu() (time.Duration, error) { return selfCPU(), nil }
 func (s outpostScraper) rss() float64                { return rss(os.Getpid()) }
 
 func ingestOutpost(o options, targetsAddr, dir string) (ingestResult, error) {
-	cfg := monitor.Config{Dir: dir, ScrapeInterval: o.interval, ScrapeTimeout: min(o.interval, 10*time.Second), MinFreeDiskBytes: 64 << 20}
+	cfg := monitor.Config{Dir: dir, ScrapeInterval: o.interval, ScrapeTimeout: min(o.interval, 10*time.Second), MinFreeDiskBytes: 64 << 20,
+		SamplesPerChunk: o.samplesPerChunk}
 	for i, u := range targetURLs(targetsAddr, o.targets) {
 		cfg.Targets = append(cfg.Targets, monitor.Target{Name: fmt.Sprintf("bench-%d", i), Job: "bench", URL: u})
 	}

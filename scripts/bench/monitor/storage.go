@@ -45,10 +45,15 @@ const ruleEvaluationInterval = monitor.DefaultMinEvaluationInterval
 // appliance uses (appenders, head, WAL, compaction), one commit per 15 s
 // step like a scrape. With withRules, Outpost's built-in recording rules are
 // evaluated every 30 s too, as they are live.
-func buildDataset(name, dir string, fams []*family, withRules bool, enc chunkenc.Encoding) (storageResult, error) {
+func buildDataset(name, dir string, fams []*family, withRules bool, enc chunkenc.Encoding, samplesPerChunk int) (storageResult, error) {
 	res := storageResult{name: name, series: countSeries(fams)}
 	st, err := store.New(store.Options{Dir: filepath.Join(dir, "tsdb"), Logger: discard(), MinFreeBytes: 64 << 20,
-		TuneTSDB: func(o *tsdb.Options) { o.FloatChunkEncoding = enc }})
+		TuneTSDB: func(o *tsdb.Options) {
+			o.FloatChunkEncoding = enc
+			if samplesPerChunk > 0 {
+				o.SamplesPerChunk = samplesPerChunk // else the store's default
+			}
+		}})
 	if err != nil {
 		return res, err
 	}
@@ -145,19 +150,25 @@ func recordingGroups(ctx context.Context, st *store.Store, dir string) ([]*rules
 
 func measureStorage(o options, dir string) ([]storageResult, error) {
 	n := o.dashSeries
+	mix := func(r *rand.Rand) []*family { return applianceMix(n, r) }
 	builds := []struct {
 		name  string
 		fams  func(*rand.Rand) []*family
 		rules bool
 		enc   chunkenc.Encoding
+		spc   int
 	}{
-		{"appliance mix: 60% histograms, 20% cAdvisor, 15% state, 5% node", func(r *rand.Rand) []*family { return applianceMix(n, r) }, false, chunkenc.EncXOR},
-		{"  same, XOR2 chunks (experimental upstream)", func(r *rand.Rand) []*family { return applianceMix(n, r) }, false, chunkenc.EncXOR2},
-		{"  control-plane histograms only", func(r *rand.Rand) []*family { return histograms(n/14, r) }, false, chunkenc.EncXOR},
-		{"  cAdvisor pods only", func(r *rand.Rand) []*family { return cadvisorPods(n/5, r) }, false, chunkenc.EncXOR},
-		{"  object state only", func(r *rand.Rand) []*family { return states(n, r) }, false, chunkenc.EncXOR},
-		{"  node only", func(r *rand.Rand) []*family { return nodeSeries(n, r) }, false, chunkenc.EncXOR},
-		{"dashboard dataset: cAdvisor pods + recording rules", func(r *rand.Rand) []*family { return cadvisorPods(n/4, r) }, true, chunkenc.EncXOR},
+		{"appliance mix: 60% histograms, 20% cAdvisor, 15% state, 5% node", mix, false, chunkenc.EncXOR, o.samplesPerChunk},
+		{"  same, 120 samples per chunk (TSDB default)", mix, false, chunkenc.EncXOR, 120},
+		{"  same, XOR2 chunks (experimental upstream)", mix, false, chunkenc.EncXOR2, o.samplesPerChunk},
+		{"  control-plane histograms only", func(r *rand.Rand) []*family { return histograms(n/14, r) }, false, chunkenc.EncXOR, o.samplesPerChunk},
+		{"  cAdvisor pods only", func(r *rand.Rand) []*family { return cadvisorPods(n/5, r) }, false, chunkenc.EncXOR, o.samplesPerChunk},
+		{"  object state only", func(r *rand.Rand) []*family { return states(n, r) }, false, chunkenc.EncXOR, o.samplesPerChunk},
+		{"  node only", func(r *rand.Rand) []*family { return nodeSeries(n, r) }, false, chunkenc.EncXOR, o.samplesPerChunk},
+		{"dashboard dataset: cAdvisor pods + recording rules", func(r *rand.Rand) []*family { return cadvisorPods(n/4, r) }, true, chunkenc.EncXOR, o.samplesPerChunk},
+	}
+	if o.onlyMix {
+		builds = builds[:1]
 	}
 	var out []storageResult
 	for i, b := range builds {
@@ -166,7 +177,7 @@ func measureStorage(o options, dir string) ([]storageResult, error) {
 		if b.rules {
 			sub = "dash"
 		}
-		r, err := buildDataset(b.name, filepath.Join(dir, sub), b.fams(rand.New(rand.NewPCG(3, uint64(i)))), b.rules, b.enc)
+		r, err := buildDataset(b.name, filepath.Join(dir, sub), b.fams(rand.New(rand.NewPCG(3, uint64(i)))), b.rules, b.enc, b.spc)
 		if err != nil {
 			return nil, err
 		}
