@@ -25,18 +25,18 @@ type RemoteWriteConfig = settings.RemoteWrite
 
 // Defaults of Config.
 const (
-	DefaultScrapeInterval   = 15 * time.Second
+	DefaultScrapeInterval = 15 * time.Second
 	// DefaultMinEvaluationInterval is the least default rule evaluation
 	// interval.
 	DefaultMinEvaluationInterval = 30 * time.Second
-	DefaultRetention        = 15 * 24 * time.Hour
-	DefaultQueryTimeout     = 2 * time.Minute
-	DefaultQueryMaxSamples  = 5_000_000
-	DefaultMaxQueries       = 8
-	DefaultRuleReload       = 30 * time.Second
-	DefaultAlertResendDelay = time.Minute
-	DefaultPodSampleLimit   = 20_000
-	DefaultPodTargetLimit   = 1_000
+	DefaultRetention             = 15 * 24 * time.Hour
+	DefaultQueryTimeout          = 2 * time.Minute
+	DefaultQueryMaxSamples       = 5_000_000
+	DefaultMaxQueries            = 8
+	DefaultRuleReload            = 30 * time.Second
+	DefaultAlertResendDelay      = time.Minute
+	DefaultPodSampleLimit        = 20_000
+	DefaultPodTargetLimit        = 1_000
 )
 
 // Config is monitoring's runtime configuration. ApplianceConfig derives it

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 	"github.com/outpost-platform/outpost/appliance/monitor/settings"
 )
 
@@ -104,7 +105,7 @@ func (s *receiverStore) commitLocked(next []settings.Receiver, apply func([]sett
 	if err != nil {
 		return fmt.Errorf("encoding receivers: %w", err)
 	}
-	if err := writeFileAtomic(s.path, data, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("saving receivers: %w", err)
 	}
 	s.receivers = next

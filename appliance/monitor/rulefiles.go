@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 )
 
 //go:embed rules/*.yaml
@@ -240,7 +242,7 @@ func (r *ruleFiles) Put(name string, data []byte) error {
 	if err := r.validateRules(name, data); err != nil {
 		return &badRulesError{err}
 	}
-	if err := writeFileAtomic(filepath.Join(r.userDir, name), data, 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(r.userDir, name), data, 0o644); err != nil {
 		return fmt.Errorf("writing rule file: %w", err)
 	}
 	return nil
@@ -285,31 +287,5 @@ func writeIfChanged(path string, data []byte) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return nil
 	}
-	return writeFileAtomic(path, data, 0o644)
-}
-
-// writeFileAtomic writes via a temporary file and rename, so readers never
-// see half a file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return fsutil.WriteFileAtomic(path, data, 0o644)
 }

@@ -2,13 +2,12 @@ package monitor
 
 import (
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"log/slog"
 
 	"github.com/prometheus/prometheus/promql/parser"
 

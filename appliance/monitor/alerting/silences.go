@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 	"github.com/outpost-platform/outpost/appliance/monitor/settings"
 )
 
@@ -254,7 +254,7 @@ func (s *Silences) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("encoding silences: %w", err)
 	}
-	if err := writeFileAtomic(s.path, data, 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(s.path, data, 0o644); err != nil {
 		return fmt.Errorf("saving silences: %w", err)
 	}
 	return nil
@@ -267,33 +267,4 @@ func newID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path, so a crash leaves either the old or the new file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
