@@ -149,7 +149,7 @@ type registryUsage struct {
 func (s *Console) handleOverview(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := principalOf(c).access
-	o := overview{Versions: map[string]string{}, Nodes: []kube.Node{}, Unavailable: []string{}, Monitoring: s.cfg.MonitoringURL != ""}
+	o := overview{Versions: map[string]string{}, Nodes: []kube.Node{}, Unavailable: []string{}, Monitoring: s.monitor != nil}
 	for k, v := range s.deps.Versions {
 		o.Versions[k] = v
 	}

@@ -34,16 +34,20 @@ var chartRanges = map[string]time.Duration{
 
 // The queries are built here and only here: users never send PromQL, so a
 // project member cannot read another namespace's series through the chart
-// endpoints. Metric names follow the kubelet's cAdvisor endpoint and
-// node_exporter conventions, which appliance/monitor collects.
+// endpoints. Each query prefers the monitor's recording rules (exact
+// workload mapping, cheap over long ranges; docs/monitoring.md) and falls
+// back, with "or", to the raw series of the kubelet's cAdvisor endpoint,
+// node_exporter and kube-state-metrics, for a Prometheus that lacks them.
 const (
-	clusterCPUQuery    = `1 - avg(rate(node_cpu_seconds_total{mode="idle"}[2m]))`
-	clusterMemoryQuery = `1 - sum(node_memory_MemAvailable_bytes) / sum(node_memory_MemTotal_bytes)`
-	clusterDiskQuery   = `1 - sum(node_filesystem_avail_bytes{mountpoint="/"}) / sum(node_filesystem_size_bytes{mountpoint="/"})`
+	// sum() strips the recorded metric's name so both sides of "or" have
+	// the same (empty) label set: one series, the recorded one preferred.
+	clusterCPUQuery    = `sum(cluster:cpu_utilisation:ratio) or (1 - avg(rate(node_cpu_seconds_total{mode=~"idle|iowait|steal"}[2m])))`
+	clusterMemoryQuery = `sum(cluster:memory_utilisation:ratio) or (1 - sum(node_memory_MemAvailable_bytes) / sum(node_memory_MemTotal_bytes))`
+	clusterDiskQuery   = `max(node:filesystem_usage:ratio{mountpoint="/"}) or (1 - sum(node_filesystem_avail_bytes{mountpoint="/"}) / sum(node_filesystem_size_bytes{mountpoint="/"}))`
 )
 
-// podPattern matches the names of a workload's pods, past and present, so
-// history survives pod replacement.
+// podPattern matches the names of a workload's pods, past and present, for
+// the raw-series fallback.
 func podPattern(kind, name string) string {
 	n := regexp.QuoteMeta(name)
 	switch kind {
@@ -58,14 +62,23 @@ func podPattern(kind, name string) string {
 	}
 }
 
+// workloadType is the recording rules' workload_type for a URL kind.
+func workloadType(kind string) string { return strings.TrimSuffix(kind, "s") }
+
 func workloadQueries(ns, kind, name string) map[string]string {
-	sel := fmt.Sprintf(`namespace=%s,pod=~%s`, strconv.Quote(ns), strconv.Quote(podPattern(kind, name)))
+	wl := fmt.Sprintf(`namespace=%s,workload=%s,workload_type=%s`, strconv.Quote(ns), strconv.Quote(name), strconv.Quote(workloadType(kind)))
+	raw := fmt.Sprintf(`namespace=%s,pod=~%s`, strconv.Quote(ns), strconv.Quote(podPattern(kind, name)))
+	q := func(recorded, fallback string) string {
+		return fmt.Sprintf(`sum(namespace_workload:%s{%s}) or %s`, recorded, wl, fallback)
+	}
 	return map[string]string{
-		"cpu":             fmt.Sprintf(`sum(rate(container_cpu_usage_seconds_total{%s,container!="",container!="POD"}[2m]))`, sel),
-		"memory":          fmt.Sprintf(`sum(container_memory_working_set_bytes{%s,container!="",container!="POD"})`, sel),
-		"networkReceive":  fmt.Sprintf(`sum(rate(container_network_receive_bytes_total{%s}[2m]))`, sel),
-		"networkTransmit": fmt.Sprintf(`sum(rate(container_network_transmit_bytes_total{%s}[2m]))`, sel),
-		"restarts":        fmt.Sprintf(`sum(kube_pod_container_status_restarts_total{%s})`, sel),
+		"cpu": q("container_cpu_usage_seconds:rate",
+			fmt.Sprintf(`sum(rate(container_cpu_usage_seconds_total{%s,container!="",container!="POD"}[2m]))`, raw)),
+		"memory": q("container_memory_working_set:bytes",
+			fmt.Sprintf(`sum(container_memory_working_set_bytes{%s,container!="",container!="POD"})`, raw)),
+		"networkReceive":  q("container_network_receive_bytes:rate", fmt.Sprintf(`sum(rate(container_network_receive_bytes_total{%s}[2m]))`, raw)),
+		"networkTransmit": q("container_network_transmit_bytes:rate", fmt.Sprintf(`sum(rate(container_network_transmit_bytes_total{%s}[2m]))`, raw)),
+		"restarts":        q("kube_pod_container_status_restarts:sum", fmt.Sprintf(`sum(kube_pod_container_status_restarts_total{%s})`, raw)),
 	}
 }
 

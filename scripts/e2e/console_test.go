@@ -63,6 +63,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		return nil
 	})
+	// The browser runs on this host: let the first pods' network churn
+	// settle before it starts.
+	s.eventually("CoreDNS Ready", 3*time.Minute, func() error {
+		out, err := s.kubectl("-n", "kube-system", "get", "deploy", "coredns", "-o", "jsonpath={.status.readyReplicas}")
+		if err != nil || out != "1" {
+			return fmt.Errorf("ready replicas=%q err=%v", out, err)
+		}
+		return nil
+	})
 	insecure := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	s.eventually("console answers", 2*time.Minute, func() error {
 		resp, err := insecure.Get("https://127.0.0.1:8443/healthz")

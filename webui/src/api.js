@@ -37,11 +37,21 @@ export async function api(method, path, body, { signal, raw } = {}) {
   }
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   let res;
-  try {
-    res = await fetch('/api/v1' + path, { method, headers, body: payload, credentials: 'same-origin', signal });
-  } catch (err) {
-    if (err.name === 'AbortError') throw err;
-    throw new ApiError(0, { error: { code: 'network', message: 'The console server cannot be reached.' } });
+  // A read that fails on the network (a dropped Wi-Fi, a browser that saw
+  // its network change) is tried once more; a write is not, since it may
+  // have arrived.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch('/api/v1' + path, { method, headers, body: payload, credentials: 'same-origin', signal });
+      break;
+    } catch (err) {
+      if (err.name === 'AbortError') throw err;
+      if (method === 'GET' && attempt === 0) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      throw new ApiError(0, { error: { code: 'network', message: 'The console server cannot be reached.' } });
+    }
   }
   if (res.status === 204) return null;
   const isJSON = (res.headers.get('Content-Type') || '').includes('json');

@@ -31,7 +31,16 @@ export function percent(v) {
 }
 
 export function cores(v) {
-  return v == null || isNaN(v) ? '–' : v < 1 ? (v * 1000).toFixed(0) + 'm' : v.toFixed(2);
+  if (v == null || isNaN(v)) return '–';
+  if (v >= 1) return v.toFixed(2);
+  const m = v * 1000;
+  // An idle service uses fractions of a millicore; keep them visible.
+  return (m >= 10 ? m.toFixed(0) : m >= 1 ? m.toFixed(1) : m === 0 ? '0' : m.toFixed(2)) + 'm';
+}
+
+// count formats a number of things (restarts): whole numbers stay whole.
+export function count(v) {
+  return v == null || isNaN(v) ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
 export function rate(v) {

@@ -264,9 +264,13 @@ export function Chart({ title, series, format, height = 140, testid }) {
         ))}
         <text x={pad.l} y={height - 4} class="axis">{fmtTime(x0)}</text>
         <text x={width - pad.r} y={height - 4} text-anchor="end" class="axis">{fmtTime(x1)}</text>
-        {series.map((s, i) => (
-          <polyline fill="none" stroke={palette[i % palette.length]} stroke-width="1.6" points={s.points.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ')} />
-        ))}
+        {series.map((s, i) =>
+          s.points.length === 1 ? (
+            <circle cx={X(s.points[0][0])} cy={Y(s.points[0][1])} r="2.5" fill={palette[i % palette.length]} />
+          ) : (
+            <polyline fill="none" stroke={palette[i % palette.length]} stroke-width="1.6" points={s.points.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ')} />
+          ),
+        )}
         {hover && <line x1={hover.x} x2={hover.x} y1={pad.t} y2={height - pad.b} class="cursor" />}
       </svg>
       {hover && (

@@ -123,6 +123,9 @@ func TestAlertingThroughTheMonitor(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	for name, series := range charts.Series {
+		if len(series) != 1 {
+			t.Fatalf("%s chart has %d series, want one", name, len(series))
+		}
 		for _, p := range series[0].Points {
 			if p[1] < 0 || p[1] > 1 {
 				t.Fatalf("%s utilisation %v is not a fraction", name, p[1])

@@ -48,6 +48,20 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// gotoRetry navigates, trying again when Chromium cancels the load because
+// the host's network changed: a test browser runs on the server itself,
+// where every new pod adds a network interface.
+async function gotoRetry(p, url) {
+  for (let i = 0; ; i++) {
+    try {
+      return await p.goto(url);
+    } catch (err) {
+      if (i >= 5 || !String(err).includes('ERR_NETWORK_CHANGED')) throw err;
+      await p.waitForTimeout(1000);
+    }
+  }
+}
+
 const context = await launch({ artifacts });
 const page = context.pages()[0] || (await context.newPage());
 const pageErrors = [];
@@ -75,7 +89,7 @@ let testImage = process.env.TEST_IMAGE || '';
 
 try {
   await step('log in with the one-time password', async () => {
-    await page.goto(base + '/');
+    await gotoRetry(page, base + '/');
     await page.getByTestId('username').fill('admin');
     await page.getByTestId('password').fill('not-the-password');
     await page.getByTestId('login').click();
@@ -123,7 +137,7 @@ try {
   if (bundleFile) {
     await step('upload a bundle in the browser and see its images', async () => {
       assert(existsSync(bundleFile), `BUNDLE_FILE ${bundleFile} does not exist`);
-      await page.goto(base + '/bundles');
+      await gotoRetry(page, base + '/bundles');
       await page.getByTestId('allow-unsigned').check();
       await page.getByTestId('bundle-file').setInputFiles(bundleFile);
       const result = page.locator('[data-testid^="bundle-result-"]').first();
@@ -132,7 +146,7 @@ try {
       const text = await result.textContent();
       assert(!text.includes(' 0 images'), `bundle imported no images: ${text}`);
       if (!testImage) testImage = (await result.locator('.mono').textContent()).split('\n')[0].trim();
-      await page.goto(base + '/images');
+      await gotoRetry(page, base + '/images');
       await page.locator('table').first().waitFor();
       await shot('images');
       const repo = testImage.replace(/[:@][^/]*$/, '');
@@ -145,7 +159,7 @@ try {
 
   const workloadURL = `${base}/projects/${project}/workloads/deployments/web`;
   await step('deploy an app from the image with the form', async () => {
-    await page.goto(`${base}/projects/${project}/workloads`);
+    await gotoRetry(page, `${base}/projects/${project}/workloads`);
     await page.getByTestId('new-workload').click();
     await page.getByTestId('name').fill('Web_1');
     await page.getByTestId('image').fill(testImage);
@@ -232,7 +246,7 @@ try {
   await step('add a viewer to the project', async () => {
     const r = await api(page, 'POST', '/users', { name: viewerName, password: 'viewer-initial-1' });
     assert(r.status === 201, `creating the viewer: ${r.status} ${r.body}`);
-    await page.goto(`${base}/projects/${project}/members`);
+    await gotoRetry(page, `${base}/projects/${project}/members`);
     await page.getByTestId('member-user').fill(viewerName);
     await page.getByTestId('member-role').selectOption('viewer');
     await page.getByTestId('add-member').click();
@@ -245,7 +259,7 @@ try {
     const viewerContext = await launch({ artifacts, profile: 'viewer' });
     const viewerPage = viewerContext.pages()[0] || (await viewerContext.newPage());
     viewerPage.setDefaultTimeout(30000);
-    await viewerPage.goto(base + '/');
+    await gotoRetry(viewerPage, base + '/');
     await viewerPage.getByTestId('username').fill(viewerName);
     await viewerPage.getByTestId('password').fill('viewer-initial-1');
     await viewerPage.getByTestId('login').click();
@@ -254,7 +268,7 @@ try {
     await viewerPage.getByTestId('repeat-password').fill('viewer-own-password-1');
     await viewerPage.getByTestId('change-password').click();
     await viewerPage.getByRole('heading', { name: 'Overview' }).waitFor();
-    await viewerPage.goto(workloadURL);
+    await gotoRetry(viewerPage, workloadURL);
     await viewerPage.getByTestId('pods').waitFor();
     assert((await viewerPage.getByTestId('delete-workload').count()) === 0, 'the viewer sees a delete button');
     assert((await viewerPage.getByTestId('scale').count()) === 0, 'the viewer sees a scale button');
@@ -267,7 +281,7 @@ try {
   });
 
   await step('the audit log shows who changed what', async () => {
-    await page.goto(`${base}/audit`);
+    await gotoRetry(page, `${base}/audit`);
     await page.getByTestId('audit-search').fill('web');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByTestId('audit').getByText('workload.rollback').first().waitFor();
@@ -280,7 +294,7 @@ try {
       [`/projects/${project}/pods`, 'pods'], [`/projects/${project}/resources/services`, 'services'], [`/projects/${project}/events`, 'events'],
       ['/cluster/nodes', 'nodes'], ['/alerts', 'alerts'], ['/users', 'users'], ['/account', 'account'], ['/', 'overview-after'],
     ]) {
-      await page.goto(base + path);
+      await gotoRetry(page, base + path);
       await page.locator('h1').first().waitFor();
       await page.waitForTimeout(800);
       await shot(name);

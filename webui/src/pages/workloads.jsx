@@ -2,7 +2,7 @@
 // logs; pods and events.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { del, enc, get, post } from '../api.js';
-import { age, bytes, cores, dateTime, rate } from '../format.js';
+import { age, bytes, cores, count, dateTime, rate } from '../format.js';
 import { useLiveList, useLiveReload, useLoad } from '../hooks.js';
 import { t } from '../i18n.js';
 import { Link, navigate } from '../router.jsx';
@@ -262,7 +262,7 @@ function WorkloadCharts({ project, kind, name }) {
           <Chart title={t('detail.cpu')} series={data && (s.cpu || [])} format={cores} testid="chart-workload-cpu" />
           <Chart title={t('detail.memory')} series={data && (s.memory || [])} format={bytes} />
           <Chart title={t('detail.network')} series={net} format={rate} />
-          <Chart title={t('detail.restarts')} series={data && (s.restarts || [])} format={(v) => (v == null ? '–' : Math.round(v))} />
+          <Chart title={t('detail.restarts')} series={data && (s.restarts || [])} format={count} />
         </div>
       )}
     </Card>
