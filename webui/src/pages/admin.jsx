@@ -182,11 +182,11 @@ export function Audit({ query }) {
           rows={entries}
           rowKey={(e) => e.id}
           columns={[
-            { title: t('audit.when'), render: (e) => dateTime(e.at) },
+            { title: t('audit.when'), class: 'nowrap', render: (e) => dateTime(e.at) },
             { title: t('audit.actor'), render: (e) => e.actor },
-            { title: t('audit.action'), class: 'mono', render: (e) => e.action },
+            { title: t('audit.action'), class: 'mono nowrap', render: (e) => e.action },
             { title: t('audit.object'), render: (e) => [e.kind, e.project, e.name].filter(Boolean).join(' / ') },
-            { title: t('audit.change'), render: (e) => e.detail },
+            { title: t('audit.change'), render: (e) => e.detail || <span class="muted">{e.message}</span> },
             { title: t('audit.result'), render: (e) => <span title={e.message}><Status value={e.result} /> {e.status}</span> },
             { title: t('audit.ip'), class: 'mono', render: (e) => e.ip },
           ]}
