@@ -86,10 +86,12 @@ func (m *Monitor) newMux(management bool) http.Handler {
 	mux.HandleFunc("GET /api/v2/silences", m.getSilences)
 	mux.HandleFunc("GET /api/v2/silence/{id}", m.getSilence)
 	mux.HandleFunc("GET /api/v2/receivers", m.getReceiverNames)
-	mux.HandleFunc("GET /api/outpost/v1/receivers", m.listReceivers)
 	mux.HandleFunc("GET /api/outpost/v1/rules", m.listRuleFiles)
 	mux.HandleFunc("GET /api/outpost/v1/rules/{file}", m.getRuleFile)
 	if management {
+		// Receivers are listed only here: their addresses (mail recipients,
+		// webhook hosts) are not for an unauthenticated port.
+		mux.HandleFunc("GET /api/outpost/v1/receivers", m.listReceivers)
 		mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, _ *http.Request) {
 			m.reloadRules()
 			io.WriteString(w, "Reloaded.\n")

@@ -231,6 +231,7 @@ func TestListenerIsReadOnlyByDefault(t *testing.T) {
 		{http.MethodPost, "/api/v2/silences"}, {http.MethodPut, "/api/outpost/v1/receivers/x"},
 		{http.MethodPut, "/api/outpost/v1/rules/x.yaml"}, {http.MethodPost, "/-/reload"},
 		{http.MethodPost, "/api/v1/admin/tsdb/delete_series"}, {http.MethodPost, "/api/v1/write"},
+		{http.MethodGet, "/api/outpost/v1/receivers"},
 	} {
 		code, _ := do(t, w.method, srv.URL+w.path, "application/json", []byte(`{}`))
 		if code < 400 || code == http.StatusBadRequest {
