@@ -7,7 +7,9 @@ const sources = new Map();
 
 function open(scope) {
   const entry = { listeners: new Set(), es: null, ready: false };
-  const url = '/api/v1/watch' + (scope ? '?project=' + encodeURIComponent(scope) : '');
+  // Cluster-wide pages only need nodes and bundles; asking for just those
+  // spares them every pod change of every project.
+  const url = '/api/v1/watch' + (scope ? '?project=' + encodeURIComponent(scope) : '?kinds=nodes,bundles');
   const connect = () => {
     const es = new EventSource(url);
     entry.es = es;
