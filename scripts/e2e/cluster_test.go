@@ -3,7 +3,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,6 +161,23 @@ spec:
 		})
 	})
 
+	if netns == "" { // the monitoring API listens in the server's network namespace
+		t.Run("monitoring has the test pods' usage by workload", func(t *testing.T) {
+			defer s.use(t)()
+			s.eventually("container CPU and memory of the web pods", 3*time.Minute, func() error {
+				for _, q := range []string{
+					`sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="default",pod=~"web-.*",container!=""}[1m]))`,
+					`sum by (pod) (container_memory_working_set_bytes{namespace="default",pod=~"web-.*",container!=""})`,
+				} {
+					if n, err := promSeries(q); err != nil || n < 2 {
+						return fmt.Errorf("%s: %d series, %v", q, n, err)
+					}
+				}
+				return nil
+			})
+		})
+	}
+
 	t.Run("bundle import then a pod by its upstream reference", func(t *testing.T) {
 		defer s.use(t)()
 		bundleScenario(t, s)
@@ -261,4 +281,28 @@ spec:
   - name: data
     persistentVolumeClaim: {claimName: data}
 `, name, testImage, args)
+}
+
+// promSeries runs an instant query against the server's Prometheus-compatible
+// API and returns how many series answered.
+func promSeries(query string) (int, error) {
+	resp, err := http.Get("http://127.0.0.1:9190/api/v1/query?query=" + url.QueryEscape(query))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	if body.Status != "success" {
+		return 0, fmt.Errorf("query failed: %s", body.Error)
+	}
+	return len(body.Data.Result), nil
 }

@@ -22,6 +22,7 @@ func NewRoot() *cobra.Command {
 		newResetCmd(),
 		newRegistryCmd(), newImagesCmd(), newBundleCmd(), newTrustCmd(),
 		newConsoleCmd(),
+		newAlertsCmd(),
 	)
 	return root
 }
