@@ -1,6 +1,8 @@
 package hostclean
 
 import (
+	"github.com/outpost-platform/outpost/appliance/fsutil"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,7 +30,7 @@ func cgroupMounts() ([]string, error) {
 		if !ok || len(f) < 5 || len(g) < 1 || (g[0] != "cgroup" && g[0] != "cgroup2") {
 			continue
 		}
-		if p := unescapeOctal(f[4]); !seen[p] {
+		if p := fsutil.UnescapeOctal(f[4]); !seen[p] {
 			seen[p] = true
 			points = append(points, p)
 		}

@@ -1,11 +1,12 @@
 package hostclean
 
 import (
+	"github.com/outpost-platform/outpost/appliance/fsutil"
+
 	"errors"
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -18,39 +19,7 @@ func readMounts() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading mounts: %w", err)
 	}
-	return parseMountPoints(string(data)), nil
-}
-
-// parseMountPoints returns field 5 of each mountinfo line with the kernel's
-// octal escapes (\040 for a space) decoded.
-func parseMountPoints(mountinfo string) []string {
-	var points []string
-	for _, line := range strings.Split(mountinfo, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		points = append(points, unescapeOctal(f[4]))
-	}
-	return points
-}
-
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return fsutil.ParseMountPoints(string(data)), nil
 }
 
 // unmountOrder picks the mount points strictly below any root and orders

@@ -1,6 +1,8 @@
 package hostclean
 
 import (
+	"github.com/outpost-platform/outpost/appliance/fsutil"
+
 	"fmt"
 	"strings"
 	"testing"
@@ -103,7 +105,7 @@ func TestUnmountOrder(t *testing.T) {
 
 func TestParseMountPoints(t *testing.T) {
 	text := "36 35 98:0 / /a\\040b rw - ext4 /dev/x rw\n37 35 0:1 / /c\\134d rw - tmpfs t rw\nshort line\n"
-	if got := fmt.Sprint(parseMountPoints(text)); got != `[/a b /c\d]` {
+	if got := fmt.Sprint(fsutil.ParseMountPoints(text)); got != `[/a b /c\d]` {
 		t.Errorf("parseMountPoints = %s", got)
 	}
 }

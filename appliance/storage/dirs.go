@@ -1,12 +1,13 @@
 package storage
 
 import (
+	"github.com/outpost-platform/outpost/appliance/fsutil"
+
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -52,7 +53,7 @@ func removeVolumeDir(path string) error {
 	if err != nil {
 		return fmt.Errorf("reading mounts before removing volume dir: %w", err)
 	}
-	for _, point := range parseMountPoints(string(mountinfo)) {
+	for _, point := range fsutil.ParseMountPoints(string(mountinfo)) {
 		if within(point, real) {
 			return fmt.Errorf("removing volume dir %s: %s is a mount point; unmount it first", path, point)
 		}
@@ -66,37 +67,4 @@ func removeVolumeDir(path string) error {
 // within reports whether path is dir or below it; both must be clean.
 func within(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, dir+string(filepath.Separator))
-}
-
-// parseMountPoints returns the mount point (field 5) of each
-// /proc/self/mountinfo line, with the kernel's octal escapes (\040 for a
-// space) decoded.
-func parseMountPoints(mountinfo string) []string {
-	var points []string
-	for line := range strings.SplitSeq(mountinfo, "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		points = append(points, unescapeOctal(fields[4]))
-	}
-	return points
-}
-
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"github.com/outpost-platform/outpost/appliance/fsutil"
+
 	"os"
 	"path/filepath"
 	"slices"
@@ -169,7 +171,7 @@ func TestParseMountPoints(t *testing.T) {
 45 22 0:40 / /var/lib/outpost/storage/shop_my\040data_uid rw - tmpfs tmpfs rw
 bad line
 `
-	got := parseMountPoints(mountinfo)
+	got := fsutil.ParseMountPoints(mountinfo)
 	want := []string{"/", "/var/lib/outpost/storage/shop_my data_uid"}
 	if !slices.Equal(got, want) {
 		t.Errorf("parseMountPoints = %q, want %q", got, want)
