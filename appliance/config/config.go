@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/outpost-platform/outpost/appliance/monitor/settings"
 )
 
 // DefaultFile is where the server looks for its YAML configuration when
@@ -33,7 +35,9 @@ var Components = []string{ComponentCoreDNS, ComponentMetricsServer, ComponentLoc
 
 // Config is the user-settable configuration. Every field's json tag is both
 // its YAML key and its flag name; Default gives the value used when neither
-// sets it. Secrets are never part of Config: they live under DataDir.
+// sets it. Keys, certificates and passwords of Outpost itself live under
+// DataDir; the only secrets here are the notification and remote-write
+// credentials of the alerting sections, which print as "<secret>".
 type Config struct {
 	// DataDir holds everything Outpost writes: datastore, PKI, containerd
 	// state, registry blobs, TSDB, console database.
@@ -82,6 +86,13 @@ type Config struct {
 	MonitoringRetentionSize string `json:"monitoring-retention-size" usage:"maximum size of monitoring data on disk"`
 	// MonitoringScrapeInterval is the default scrape interval (>= 1s).
 	MonitoringScrapeInterval Duration `json:"monitoring-scrape-interval" usage:"default metrics scrape interval (>= 1s)"`
+	// MonitoringRemoteWrite sends every ingested sample on to external
+	// Prometheus-compatible receivers. A flag value is one target as YAML.
+	MonitoringRemoteWrite []settings.RemoteWrite `json:"monitoring-remote-write" usage:"remote_write target as YAML, e.g. '{url: https://prom.example/api/v1/write}' (repeatable)"`
+	// Alerting groups firing alerts into notifications and says where they
+	// go (webhook, WeCom, DingTalk, Feishu, email). A flag value is the
+	// whole section as YAML.
+	Alerting settings.Alerting `json:"alerting" usage:"alert grouping and receivers as YAML, e.g. '{receivers: [{name: ops, webhook: {url: http://10.0.0.9/alerts}}]}'"`
 
 	// ConsolePort is the HTTPS port of the web console.
 	ConsolePort int `json:"console-port" usage:"HTTPS port of the web console"`
@@ -136,7 +147,8 @@ func cleanYAMLError(err error) string {
 		rest := msg[i+len("json: cannot unmarshal "):]
 		var got, field, want string
 		if n, _ := fmt.Sscanf(strings.ReplaceAll(rest, " into Go struct field ", " "), "%s %s of type %s", &got, &field, &want); n == 3 {
-			field = field[strings.LastIndex(field, ".")+1:]
+			// "Config.alerting.receivers.webhook.max-alerts": keep the path below Config.
+			_, field, _ = strings.Cut(field, ".")
 			return fmt.Sprintf("key %q must be %s, got %s", field, describeType(want), got)
 		}
 	}
@@ -149,10 +161,31 @@ func describeType(goType string) string {
 		return "a whole number"
 	case "[]string":
 		return "a list of strings"
-	case "string", "config.Duration":
+	case "string", "config.Duration", "settings.Secret", "model.Duration":
 		return "a string"
+	case "bool":
+		return "true or false"
 	}
 	return goType
+}
+
+// HoldsSecrets reports whether the alerting or remote-write sections carry
+// credentials, so the file that holds them should be private.
+func (c *Config) HoldsSecrets() bool {
+	for _, r := range c.Alerting.Receivers {
+		switch {
+		case r.Webhook != nil && (r.Webhook.BearerToken != "" || strings.Contains(r.Webhook.URL.Reveal(), "@")),
+			r.Bot() != nil, // bot URLs carry their access token
+			r.Email != nil && r.Email.Password != "":
+			return true
+		}
+	}
+	for _, w := range c.MonitoringRemoteWrite {
+		if w.Password != "" || w.BearerToken != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Disabled reports whether the named component was disabled.
@@ -244,6 +277,13 @@ func (c *Config) Validate() error {
 	}
 	if c.RegistryGCInterval < 0 {
 		bad("registry-gc-interval", "must not be negative, got %s", c.RegistryGCInterval)
+	}
+	// These name their own keys (alerting.receivers[0].webhook.url: …).
+	if err := c.Alerting.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := settings.ValidateRemoteWrite(c.MonitoringRemoteWrite); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

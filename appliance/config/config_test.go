@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/outpost-platform/outpost/appliance/monitor/settings"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -39,6 +41,34 @@ func TestLoadYAML(t *testing.T) {
 				t.Errorf("retention %v args %v", c.MonitoringRetention, c.KubeletArgs)
 			}
 		}},
+		{"alerting and remote write sections", `alerting:
+  group-wait: 5s
+  receivers:
+    - name: ops
+      match: ['severity="critical"']
+      webhook: {url: "http://10.0.0.9:9000/alerts", bearer-token: s3cret}
+    - name: chat
+      dingtalk: {url: "https://oapi.dingtalk.com/robot/send?access_token=t", secret: SEC1}
+monitoring-remote-write:
+  - url: https://prom.example/api/v1/write
+    username: outpost
+    password: pw
+`, "", func(t *testing.T, c Config) {
+			a := c.Alerting
+			if time.Duration(a.GroupWait) != 5*time.Second || len(a.Receivers) != 2 || a.Receivers[0].Webhook.BearerToken.Reveal() != "s3cret" ||
+				a.Receivers[1].DingTalk.Secret.Reveal() != "SEC1" || a.Receivers[0].Match[0] != `severity="critical"` {
+				t.Errorf("alerting %+v", a)
+			}
+			if len(c.MonitoringRemoteWrite) != 1 || c.MonitoringRemoteWrite[0].Password.Reveal() != "pw" {
+				t.Errorf("remote write %+v", c.MonitoringRemoteWrite)
+			}
+			c.NodeName = "node-a"
+			if err := c.Validate(); err != nil {
+				t.Errorf("valid sections refused: %v", err)
+			}
+		}},
+		{"unknown nested key is named", "alerting:\n  receivers:\n    - name: x\n      slack: {url: http://x}\n", `unknown key "slack"`, nil},
+		{"nested wrong type names its path", "alerting:\n  receivers:\n    - name: x\n      webhook: {url: http://x, max-alerts: lots}\n", `"alerting.receivers.webhook.max-alerts" must be a whole number`, nil},
 		{"unknown key is named", "data_dir: /x\n", `unknown key "data_dir"`, nil},
 		{"wrong type names the key", "https-listen-port: many\n", `"https-listen-port" must be a whole number`, nil},
 		{"bad duration", "monitoring-retention: forever\n", "expected a duration", nil},
@@ -92,6 +122,15 @@ func TestValidateNamesKeyAndForm(t *testing.T) {
 		{"bad extra arg", func(c *Config) { c.KubeletArgs = []string{"--=x"} }, "kubelet-arg: must look like --flag=value"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "log-level"},
 		{"etcd not yet", func(c *Config) { c.Datastore = "etcd" }, "datastore"},
+		{"receiver without target", func(c *Config) {
+			c.Alerting.Receivers = []settings.Receiver{{Name: "ops"}}
+		}, "alerting.receivers[0]: webhook|wecom|dingtalk|feishu|email: exactly one must be set"},
+		{"receiver with bad url", func(c *Config) {
+			c.Alerting.Receivers = []settings.Receiver{{Name: "ops", Webhook: &settings.Webhook{URL: "ftp://x"}}}
+		}, "alerting.receivers[0]: webhook.url: must be an http:// or https:// URL"},
+		{"remote write without url", func(c *Config) {
+			c.MonitoringRemoteWrite = []settings.RemoteWrite{{URL: "prom.example"}}
+		}, "monitoring-remote-write[0].url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

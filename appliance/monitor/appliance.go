@@ -13,9 +13,9 @@ import (
 
 // ApplianceConfig derives monitoring's config from the appliance's: data
 // dir, port, retention, scrape interval, and the scrape targets of a
-// server node (ApplianceTargets) using the monitor client certificate.
-// The caller copies the alerting and remote_write sections it embeds into
-// the result. nodeIP is the address the kubelet serves on.
+// server node (ApplianceTargets) using the monitor client certificate,
+// and the alerting and remote-write sections. nodeIP is the address the
+// kubelet serves on.
 func ApplianceConfig(c *config.Config, nodeIP string, certs *pki.Files) (Config, error) {
 	size, err := config.ParseBytes(c.MonitoringRetentionSize)
 	if err != nil {
@@ -33,6 +33,8 @@ func ApplianceConfig(c *config.Config, nodeIP string, certs *pki.Files) (Config,
 		RetentionSize:  size,
 		ScrapeInterval: time.Duration(c.MonitoringScrapeInterval),
 		ExternalURL:    "http://" + net.JoinHostPort(host, strconv.Itoa(c.MonitoringPort)),
+		Alerting:       c.Alerting,
+		RemoteWrite:    c.MonitoringRemoteWrite,
 		Volumes: map[string]string{
 			"data":     c.DataDir,
 			"registry": filepath.Join(c.DataDir, "registry"),

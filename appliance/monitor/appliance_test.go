@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/outpost-platform/outpost/appliance/config"
+	"github.com/outpost-platform/outpost/appliance/monitor/settings"
 	"github.com/outpost-platform/outpost/appliance/pki"
 )
 
@@ -23,6 +24,10 @@ func TestApplianceConfigBuildsAValidMonitor(t *testing.T) {
 	c := config.Default()
 	c.DataDir = t.TempDir()
 	c.NodeName = "edge-1"
+	// The alerting and remote-write sections of the appliance config reach
+	// monitoring as they are.
+	c.Alerting = settings.Alerting{Receivers: []settings.Receiver{{Name: "from-file", Webhook: &settings.Webhook{URL: "http://127.0.0.1:1/hook", BearerToken: "tok-file"}}}}
+	c.MonitoringRemoteWrite = []settings.RemoteWrite{{URL: "http://127.0.0.1:1/api/v1/write", BearerToken: "tok-rw"}}
 	certs := ensurePKI(t, c.DataDir)
 	cfg, err := ApplianceConfig(&c, "10.0.0.5", certs)
 	if err != nil {
@@ -50,10 +55,18 @@ func TestApplianceConfigBuildsAValidMonitor(t *testing.T) {
 		"job_name: kube-scheduler", "insecure_skip_verify: true", "job_name: containerd", "/v1/metrics",
 		"job_name: kubernetes-pods", "kubernetes_sd_configs", "__meta_kubernetes_pod_annotation_prometheus_io_scrape",
 		"job_name: kube-state-metrics", "job_name: node", "sample_limit: 500000",
+		"remote_write:", "url: http://127.0.0.1:1/api/v1/write",
 	} {
 		if !strings.Contains(string(r.Data), want) {
 			t.Errorf("generated Prometheus config lacks %q", want)
 		}
+	}
+	if strings.Contains(string(r.Data), "tok-") {
+		t.Errorf("status/config shows a credential:\n%s", r.Data)
+	}
+	if code, out := do(t, http.MethodGet, tm.api.URL+"/api/outpost/v1/receivers", "", nil); code != http.StatusOK ||
+		!strings.Contains(string(out), `"from-file"`) || strings.Contains(string(out), "tok-file") {
+		t.Errorf("receivers from the config file: %d %s", code, out)
 	}
 	// The kubelet series carry job="kubelet" and the node, told apart by
 	// metrics_path, even while the kubelet is unreachable.

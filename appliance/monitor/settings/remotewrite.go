@@ -33,13 +33,13 @@ func ValidateRemoteWrite(targets []RemoteWrite) error {
 	var errs []error
 	for i, t := range targets {
 		if err := checkHTTPURL(t.URL); err != nil {
-			errs = append(errs, fmt.Errorf("remote-write[%d].url: %w", i, err))
+			errs = append(errs, fmt.Errorf("monitoring-remote-write[%d].url: %w", i, err))
 		}
 		if t.Password != "" && t.BearerToken != "" {
-			errs = append(errs, fmt.Errorf("remote-write[%d]: set either password or bearer-token, not both", i))
+			errs = append(errs, fmt.Errorf("monitoring-remote-write[%d]: set either password or bearer-token, not both", i))
 		}
 		if (t.CertFile == "") != (t.KeyFile == "") {
-			errs = append(errs, fmt.Errorf("remote-write[%d]: cert-file and key-file go together", i))
+			errs = append(errs, fmt.Errorf("monitoring-remote-write[%d]: cert-file and key-file go together", i))
 		}
 	}
 	return errors.Join(errs...)

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"sigs.k8s.io/yaml"
 
 	"github.com/outpost-platform/outpost/appliance/config"
+	"github.com/outpost-platform/outpost/appliance/monitor/settings"
 )
 
 // configFlags binds every config.Config key as a flag of cmd and knows how to
@@ -36,6 +39,10 @@ func addConfigFlags(cmd *cobra.Command) *configFlags {
 			fs.StringArrayVar(p, name, *p, usage)
 		case *config.Duration:
 			fs.Var(p, name, usage)
+		case *settings.Alerting:
+			fs.Var(&yamlFlag[settings.Alerting]{target: p}, name, usage)
+		case *[]settings.RemoteWrite:
+			fs.Var(&yamlListFlag[settings.RemoteWrite]{target: p}, name, usage)
 		default:
 			panic(fmt.Sprintf("config key %s has unsupported type %T", name, p))
 		}
@@ -56,4 +63,51 @@ func (cf *configFlags) load(fs *pflag.FlagSet) (config.Config, error) {
 		return cfg, fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	return cfg, nil
+}
+
+// yamlFlag is a flag for a nested config section: its value is the section
+// as YAML (or JSON), with the same keys as in the config file.
+type yamlFlag[T any] struct{ target *T }
+
+func (f *yamlFlag[T]) Set(s string) error {
+	var v T
+	if err := yaml.UnmarshalStrict([]byte(s), &v); err != nil {
+		return fmt.Errorf("must be YAML with the config file's keys: %v", err)
+	}
+	*f.target = v
+	return nil
+}
+
+func (f *yamlFlag[T]) String() string { return jsonString(f.target) }
+func (f *yamlFlag[T]) Type() string   { return "yaml" }
+
+// yamlListFlag is a repeatable flag for a list section: each occurrence adds
+// one item given as YAML.
+type yamlListFlag[T any] struct {
+	target *[]T
+	set    bool
+}
+
+func (f *yamlListFlag[T]) Set(s string) error {
+	var v T
+	if err := yaml.UnmarshalStrict([]byte(s), &v); err != nil {
+		return fmt.Errorf("must be one item as YAML with the config file's keys: %v", err)
+	}
+	if !f.set { // the first occurrence replaces the default
+		*f.target, f.set = nil, true
+	}
+	*f.target = append(*f.target, v)
+	return nil
+}
+
+func (f *yamlListFlag[T]) String() string { return jsonString(f.target) }
+func (f *yamlListFlag[T]) Type() string   { return "yaml" }
+
+// jsonString shows a section in --help; secrets print redacted.
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" || string(b) == "{}" || string(b) == "[]" {
+		return ""
+	}
+	return string(b)
 }

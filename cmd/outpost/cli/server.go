@@ -21,6 +21,10 @@ func newServerCmd() *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.LogLevel)
+			if fi, err := os.Stat(cf.path); err == nil && fi.Mode().Perm()&0o077 != 0 && cfg.HoldsSecrets() {
+				log.Warn("the config file holds notification or remote-write credentials and other users can read it; run chmod 600 on it",
+					"file", cf.path, "mode", fi.Mode().Perm().String())
+			}
 			return server.Run(cmd.Context(), server.Options{Config: cfg, Ports: preflightPorts(cfg), Log: log})
 		},
 	}
