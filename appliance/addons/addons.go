@@ -11,6 +11,7 @@ import (
 	"text/template"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +30,10 @@ var manifests embed.FS
 // fieldManager owns the fields Outpost applies; users' own changes under
 // other managers are left alone.
 const fieldManager = "outpost"
+
+// managedByLabel marks every object of the add-on manifests; its value is
+// fieldManager.
+const managedByLabel = "app.kubernetes.io/managed-by"
 
 // Values are the settings the manifests are rendered with.
 type Values struct {
@@ -96,6 +101,60 @@ func Apply(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []stri
 			}
 		}
 		log.Info("applied add-on", "addon", name, "objects", len(objs))
+	}
+	return nil
+}
+
+// Remove deletes the objects of the named add-ons that Outpost applied
+// earlier (label app.kubernetes.io/managed-by=outpost), so that disabling a
+// component leaves nothing of it in the cluster. Objects of the same name
+// that a user created are left alone.
+func Remove(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []string, v Values) error {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("removing add-ons: %w", err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("removing add-ons: %w", err)
+	}
+	for _, name := range names {
+		objs, err := Render(name, v)
+		if err != nil {
+			return err
+		}
+		removed := 0
+		for _, obj := range objs {
+			gvk := obj.GroupVersionKind()
+			mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if meta.IsNoMatchError(err) {
+				continue // the kind is not served, so no such object exists
+			} else if err != nil {
+				return fmt.Errorf("removing add-on %q: %w", name, err)
+			}
+			var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+			if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+				ri = dyn.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+			}
+			live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return fmt.Errorf("removing add-on %q: %s %s: %w", name, obj.GetKind(), obj.GetName(), err)
+			}
+			if live.GetLabels()[managedByLabel] != fieldManager {
+				continue
+			}
+			policy := metav1.DeletePropagationBackground
+			if err := ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("removing add-on %q: %s %s: %w", name, obj.GetKind(), obj.GetName(), err)
+			}
+			removed++
+		}
+		if removed > 0 {
+			log.Info("removed disabled add-on", "addon", name, "objects", removed)
+		}
 	}
 	return nil
 }

@@ -5,14 +5,16 @@ import (
 	"testing"
 )
 
+var testValues = Values{ClusterDomain: "cluster.local", ClusterDNS: "10.43.0.10",
+	CoreDNSImage: "outpost.local/system/coredns:1.0", MetricsServerImage: "outpost.local/system/metrics-server:1.0"}
+
 func TestRenderAllAddons(t *testing.T) {
-	v := Values{ClusterDomain: "cluster.local", ClusterDNS: "10.43.0.10",
-		CoreDNSImage: "outpost.local/system/coredns:1.0", MetricsServerImage: "outpost.local/system/metrics-server:1.0"}
+	v := testValues
 	tests := []struct {
 		name      string
 		wantKinds []string
 	}{
-		{"rbac", []string{"ClusterRole", "ClusterRoleBinding"}},
+		{"monitoring-rbac", []string{"ClusterRole", "ClusterRoleBinding"}},
 		{"coredns", []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Service"}},
 		{"metrics-server", []string{"ServiceAccount", "ClusterRole", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ClusterRoleBinding", "Service", "Deployment", "APIService"}},
 	}

@@ -35,6 +35,9 @@ type Options struct {
 	ClusterDomain string
 	// APIServerPort is used for the server URL in kubeconfigs.
 	APIServerPort int
+	// WithoutMonitoring leaves out the monitoring client certificate (and
+	// removes one issued before): monitoring is disabled.
+	WithoutMonitoring bool
 }
 
 // Files are the paths of everything Ensure keeps.
@@ -137,6 +140,14 @@ func Ensure(opts Options) (*Files, error) {
 		{f.MonitorClientCert, f.MonitorClientKey, ca, leafSpec{cn: "outpost-monitor", orgs: []string{"outpost:monitoring"}}},
 	}
 	for _, l := range leaves {
+		if opts.WithoutMonitoring && l.cert == f.MonitorClientCert {
+			for _, p := range []string{l.cert, l.key} {
+				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return nil, fmt.Errorf("removing the monitoring client certificate: %w", err)
+				}
+			}
+			continue
+		}
 		if err := ensureLeaf(l.cert, l.key, l.ca, l.spec); err != nil {
 			return nil, err
 		}
@@ -155,6 +166,9 @@ func Ensure(opts Options) (*Files, error) {
 		// The supervisor is Outpost itself: it applies add-ons and runs
 		// in-process controllers (local storage).
 		{f.SupervisorKubeconfig, leafSpec{cn: "outpost-supervisor", orgs: []string{"system:masters"}}},
+	}
+	if opts.WithoutMonitoring {
+		f.MonitorClientCert, f.MonitorClientKey = "", ""
 	}
 	for _, k := range kubeconfigs {
 		if err := ensureKubeconfig(k.path, server, ca, k.spec); err != nil {

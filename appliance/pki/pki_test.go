@@ -152,3 +152,33 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// With monitoring disabled its client certificate is neither issued nor kept.
+func TestWithoutMonitoringRemovesItsCertificate(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Ensure(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := f.MonitorClientCert, f.MonitorClientKey
+	if mustCert(t, cert).Subject.CommonName != "outpost-monitor" {
+		t.Fatal("monitoring client certificate not issued")
+	}
+	opts := testOptions(dir)
+	opts.WithoutMonitoring = true
+	f, err = Ensure(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{cert, key} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still exists: %v", p, err)
+		}
+	}
+	if f.MonitorClientCert != "" || f.MonitorClientKey != "" {
+		t.Errorf("paths still returned: %q %q", f.MonitorClientCert, f.MonitorClientKey)
+	}
+	if mustCert(t, f.APIServerCert).Subject.CommonName != "kube-apiserver" {
+		t.Error("other certificates affected")
+	}
+}

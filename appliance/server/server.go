@@ -68,7 +68,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	certs, err := pki.Ensure(pki.Options{Dir: filepath.Join(cfg.DataDir, "pki"), NodeName: cfg.NodeName,
 		NodeIP: net.ParseIP(cfg.NodeIP), APIServiceIP: svcIP.AsSlice(), ClusterDomain: cfg.ClusterDomain,
-		APIServerPort: cfg.APIServerPort})
+		APIServerPort: cfg.APIServerPort, WithoutMonitoring: cfg.Disabled(config.ComponentMonitoring)})
 	if err != nil {
 		return fmt.Errorf("preparing certificates: %w", err)
 	}
@@ -166,13 +166,6 @@ func Run(ctx context.Context, opts Options) error {
 	})
 
 	s.goRun("add-ons", func() error {
-		names := []string{"rbac"}
-		if !cfg.Disabled(config.ComponentCoreDNS) {
-			names = append(names, "coredns")
-		}
-		if !cfg.Disabled(config.ComponentMetricsServer) {
-			names = append(names, "metrics-server")
-		}
 		corednsRef, err := node.SystemImageRef(sysImages, "coredns")
 		if err != nil {
 			return err
@@ -181,8 +174,24 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		return addons.Apply(ctx, log, restCfg, names, addons.Values{ClusterDomain: cfg.ClusterDomain,
-			ClusterDNS: cfg.ClusterDNS, CoreDNSImage: corednsRef, MetricsServerImage: metricsRef})
+		values := addons.Values{ClusterDomain: cfg.ClusterDomain, ClusterDNS: cfg.ClusterDNS,
+			CoreDNSImage: corednsRef, MetricsServerImage: metricsRef}
+		var enabled, disabled []string
+		for _, a := range []struct{ addon, component string }{
+			{"coredns", config.ComponentCoreDNS},
+			{"metrics-server", config.ComponentMetricsServer},
+			{"monitoring-rbac", config.ComponentMonitoring},
+		} {
+			if cfg.Disabled(a.component) {
+				disabled = append(disabled, a.addon)
+			} else {
+				enabled = append(enabled, a.addon)
+			}
+		}
+		if err := addons.Apply(ctx, log, restCfg, enabled, values); err != nil {
+			return err
+		}
+		return addons.Remove(ctx, log, restCfg, disabled, values)
 	})
 
 	if err := svc.start(ctx, s, cfg, certs, restCfg, client); err != nil {

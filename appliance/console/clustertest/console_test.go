@@ -27,7 +27,7 @@ import (
 
 	"github.com/outpost-platform/outpost/appliance/console"
 	"github.com/outpost-platform/outpost/appliance/console/audit"
-	"github.com/outpost-platform/outpost/appliance/console/clustertest"
+	"github.com/outpost-platform/outpost/appliance/kube/kubetest"
 	"github.com/outpost-platform/outpost/appliance/console/identity"
 	"github.com/outpost-platform/outpost/appliance/console/kube"
 	"github.com/outpost-platform/outpost/appliance/console/tenancy"
@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cluster, err := clustertest.Start(dir)
+	cluster, err := kubetest.Start(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the test control plane:", err)
 		os.RemoveAll(dir)
@@ -70,7 +70,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func startConsole(dir string, cluster *clustertest.Cluster) (*env, error) {
+func startConsole(dir string, cluster *kubetest.Cluster) (*env, error) {
 	db, err := state.Open(filepath.Join(dir, "state", "outpost.db"))
 	if err != nil {
 		return nil, err

@@ -1,7 +1,5 @@
-// Package clustertest starts a real Kubernetes control plane for the
-// console's integration tests, with Outpost's own parts: its PKI, kine over
-// SQLite, and the in-process kube-apiserver and kube-controller-manager. No
-// kubelet or scheduler runs, so pods stay Pending; deployments, replica sets,
-// revisions, RBAC and impersonation behave as on an appliance. It imports
-// k8s.io/kubernetes, so only dedicated test packages may use it.
+// Package clustertest runs the console against a real control plane
+// (appliance/kube/kubetest): RBAC agrees with the console's own denials,
+// apply is all-or-nothing, secret reveal and rollback work. consolebench
+// and devconsole start the same setup for the benchmark and front-end work.
 package clustertest

@@ -36,7 +36,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/outpost-platform/outpost/appliance/console"
-	"github.com/outpost-platform/outpost/appliance/console/clustertest"
+	"github.com/outpost-platform/outpost/appliance/kube/kubetest"
 	"github.com/outpost-platform/outpost/appliance/console/identity"
 	"github.com/outpost-platform/outpost/appliance/console/tenancy"
 	"github.com/outpost-platform/outpost/appliance/state"
@@ -64,7 +64,7 @@ func run(users, pods int, duration time.Duration, image string) error {
 	}
 	defer os.RemoveAll(dir)
 	fmt.Println("starting control plane and console...")
-	cluster, err := clustertest.Start(dir)
+	cluster, err := kubetest.Start(dir)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 	"syscall"
 
 	"github.com/outpost-platform/outpost/appliance/console"
-	"github.com/outpost-platform/outpost/appliance/console/clustertest"
+	"github.com/outpost-platform/outpost/appliance/kube/kubetest"
 	"github.com/outpost-platform/outpost/appliance/state"
 )
 
@@ -45,7 +45,7 @@ func run(dir, listen, uiDir, monitoring string) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	cluster, err := clustertest.Start(dir)
+	cluster, err := kubetest.Start(dir)
 	if err != nil {
 		return err
 	}

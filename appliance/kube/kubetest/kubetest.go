@@ -1,4 +1,4 @@
-package clustertest
+package kubetest
 
 import (
 	"context"
@@ -95,7 +95,7 @@ func Start(dir string) (*Cluster, error) {
 	kube.Start(ctx, log, kube.ControllerManager, cmFlags.Args(), exited)
 	go func() {
 		if err := <-exited; err != nil && ctx.Err() == nil {
-			fmt.Fprintln(os.Stderr, "clustertest: component exited:", err)
+			fmt.Fprintln(os.Stderr, "kubetest: component exited:", err)
 		}
 	}()
 	return c, nil
