@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,6 +66,16 @@ func runClusterScenario(t *testing.T, netns string) {
 	s := &server{t: t, bin: binary(t), dataDir: dataDir, netns: netns,
 		logPath: filepath.Join(artifacts, "server-"+name+".log"),
 		args:    []string{"--node-name", "e2e-" + name, "--disable", "console"}}
+	// The host-network run has monitoring with alerts to a local webhook
+	// (configured in the YAML file); the offline run has it disabled.
+	monitoring := netns == ""
+	var hook *webhook
+	if monitoring {
+		hook = startWebhook(t)
+		s.config = monitoringConfig(t, hook)
+	} else {
+		s.args = append(s.args, "--disable", "monitoring")
+	}
 	t.Cleanup(func() {
 		s.stop()
 		s.command(s.bin, "reset", "--data-dir", dataDir, "--purge", "--force").Run()
@@ -92,6 +99,10 @@ func runClusterScenario(t *testing.T, netns string) {
 		}
 		return nil
 	})
+	if monitoring {
+		// Started early so its crash loop overlaps the next steps.
+		s.mustKubectl("run", "crasher", "--image="+testImage, "--restart=Always", "--command", "--", "/http", "crash", "1")
+	}
 
 	t.Run("deployment and service by DNS name", func(t *testing.T) {
 		defer s.use(t)()
@@ -161,20 +172,44 @@ spec:
 		})
 	})
 
-	if netns == "" { // the monitoring API listens in the server's network namespace
+	if monitoring {
 		t.Run("monitoring has the test pods' usage by workload", func(t *testing.T) {
 			defer s.use(t)()
 			s.eventually("container CPU and memory of the web pods", 3*time.Minute, func() error {
 				for _, q := range []string{
 					`sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="default",pod=~"web-.*",container!=""}[1m]))`,
 					`sum by (pod) (container_memory_working_set_bytes{namespace="default",pod=~"web-.*",container!=""})`,
+					// The console's workload charts: recording rules by workload.
+					`namespace_workload:container_cpu_usage_seconds:rate{namespace="default",workload="web",workload_type="deployment"}`,
+					`namespace_workload:container_memory_working_set:bytes{namespace="default",workload="web",workload_type="deployment"}`,
 				} {
-					if n, err := promSeries(q); err != nil || n < 2 {
+					if n, err := promQuery(q, time.Time{}); err != nil || n < 1 || (strings.HasPrefix(q, "sum by (pod)") && n < 2) {
 						return fmt.Errorf("%s: %d series, %v", q, n, err)
 					}
 				}
 				return nil
 			})
+		})
+		t.Run("crash-looping pod alerts the webhook, then resolves", func(t *testing.T) {
+			defer s.use(t)()
+			s.eventually("KubePodCrashLooping firing at the webhook", 9*time.Minute, func() error {
+				if !hook.alert("KubePodCrashLooping", "crasher", "firing") {
+					return fmt.Errorf("%s", hook.summary())
+				}
+				return nil
+			})
+			s.mustKubectl("delete", "pod", "crasher", "--wait=true")
+			s.eventually("KubePodCrashLooping resolved at the webhook", 3*time.Minute, func() error {
+				if !hook.alert("KubePodCrashLooping", "crasher", "resolved") {
+					return fmt.Errorf("%s", hook.summary())
+				}
+				return nil
+			})
+		})
+	} else {
+		t.Run("disabled monitoring leaves no trace", func(t *testing.T) {
+			defer s.use(t)()
+			checkMonitoringLeftNoTrace(t, s)
 		})
 	}
 
@@ -186,6 +221,7 @@ spec:
 	t.Run("restart keeps pods and data", func(t *testing.T) {
 		defer s.use(t)()
 		before := s.mustKubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.uid}")
+		beforeStop := time.Now().Add(-10 * time.Second)
 		s.stop()
 		s.start()
 		s.eventually("node Ready after restart", 3*time.Minute, func() error {
@@ -205,6 +241,16 @@ spec:
 		after := s.mustKubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.uid}")
 		if before != after {
 			t.Errorf("pods replaced by restart: %q -> %q", before, after)
+		}
+		if monitoring {
+			// Samples from before the restart are still there (WAL replay).
+			s.eventually("monitoring answers for the time before the restart", 2*time.Minute, func() error {
+				q := `container_memory_working_set_bytes{namespace="default",pod=~"web-.*",container!=""}`
+				if n, err := promQuery(q, beforeStop); err != nil || n < 2 {
+					return fmt.Errorf("%s at %s: %d series, %v", q, beforeStop.Format(time.TimeOnly), n, err)
+				}
+				return nil
+			})
 		}
 		s.mustKubectl("delete", "pod", "reader", "--wait=true")
 		s.apply(podWithVolume("reader2", "read", "/data/greeting", ""))
@@ -281,28 +327,4 @@ spec:
   - name: data
     persistentVolumeClaim: {claimName: data}
 `, name, testImage, args)
-}
-
-// promSeries runs an instant query against the server's Prometheus-compatible
-// API and returns how many series answered.
-func promSeries(query string) (int, error) {
-	resp, err := http.Get("http://127.0.0.1:9190/api/v1/query?query=" + url.QueryEscape(query))
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
-	}
-	if body.Status != "success" {
-		return 0, fmt.Errorf("query failed: %s", body.Error)
-	}
-	return len(body.Data.Result), nil
 }

@@ -36,6 +36,7 @@ type server struct {
 	dataDir string
 	netns   string // empty: host network
 	args    []string
+	config  string // --config file; empty: /dev/null
 	cmd     *exec.Cmd
 	log     *syncBuffer
 	logPath string
@@ -80,7 +81,11 @@ func (s *server) use(t *testing.T) func() {
 // start launches the server and returns once the process runs.
 func (s *server) start() {
 	s.t.Helper()
-	args := append([]string{"server", "--data-dir", s.dataDir, "--config", "/dev/null"}, s.args...)
+	config := s.config
+	if config == "" {
+		config = "/dev/null"
+	}
+	args := append([]string{"server", "--data-dir", s.dataDir, "--config", config}, s.args...)
 	s.cmd = s.command(s.bin, args...)
 	s.log = &syncBuffer{}
 	f, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
