@@ -149,6 +149,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	kubeletFlags := kube.KubeletFlags(kc)
+	if err := kube.SetCAdvisorContainerdSocket(cd.Socket()); err != nil {
+		return err
+	}
 	kube.Start(ctx, log, kube.Kubelet, kubeletFlags.Args(), s.exited)
 
 	// Pod networking: the node's pod CIDR is assigned by the

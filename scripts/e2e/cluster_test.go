@@ -182,6 +182,7 @@ spec:
 					// The console's workload charts: recording rules by workload.
 					`namespace_workload:container_cpu_usage_seconds:rate{namespace="default",workload="web",workload_type="deployment"}`,
 					`namespace_workload:container_memory_working_set:bytes{namespace="default",workload="web",workload_type="deployment"}`,
+					`namespace_workload:container_network_receive_bytes:rate{namespace="default",workload="web",workload_type="deployment"}`,
 				} {
 					if n, err := promQuery(q, time.Time{}); err != nil || n < 1 || (strings.HasPrefix(q, "sum by (pod)") && n < 2) {
 						return fmt.Errorf("%s: %d series, %v", q, n, err)
