@@ -69,6 +69,10 @@ type Config struct {
 	KubeSchedulerArgs         []string `json:"kube-scheduler-arg" usage:"extra kube-scheduler argument (repeatable)"`
 	KubeletArgs               []string `json:"kubelet-arg" usage:"extra kubelet argument (repeatable)"`
 	KubeProxyArgs             []string `json:"kube-proxy-arg" usage:"extra kube-proxy argument (repeatable)"`
+	// PprofListen serves Go's profiling endpoints (/debug/pprof/) of the
+	// server process for support cases; empty (default) serves nothing.
+	// It has no authentication: keep it on 127.0.0.1.
+	PprofListen string `json:"pprof-listen" usage:"address for Go profiling endpoints, e.g. 127.0.0.1:6060 (default: off)"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `json:"log-level" usage:"log level: debug, info, warn, error"`
 
@@ -259,6 +263,11 @@ func (c *Config) Validate() error {
 			if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); name == "" {
 				bad(key, "must look like --flag=value, got %q", a)
 			}
+		}
+	}
+	if c.PprofListen != "" {
+		if _, _, err := net.SplitHostPort(c.PprofListen); err != nil {
+			bad("pprof-listen", "must be host:port such as 127.0.0.1:6060, got %q", c.PprofListen)
 		}
 	}
 	switch c.LogLevel {

@@ -52,7 +52,7 @@ func TestApplianceConfigBuildsAValidMonitor(t *testing.T) {
 	_, r := tm.get(t, "/api/v1/status/config", nil)
 	for _, want := range []string{
 		"job_name: kubelet-cadvisor", "10.0.0.5:10250", "scheme: https", "/metrics/cadvisor", "cert_file: " + certs.MonitorClientCert,
-		"job_name: kube-scheduler", "insecure_skip_verify: true", "job_name: containerd", "/v1/metrics",
+		"job_name: kubernetes", "metric_relabel_configs", "etcd_request_duration_seconds", "job_name: containerd", "/v1/metrics",
 		"job_name: kubernetes-pods", "kubernetes_sd_configs", "__meta_kubernetes_pod_annotation_prometheus_io_scrape",
 		"job_name: kube-state-metrics", "job_name: node", "sample_limit: 500000",
 		"remote_write:", "url: http://127.0.0.1:1/api/v1/write",
@@ -141,6 +141,49 @@ func TestConfigValidation(t *testing.T) {
 	for _, tc := range tests {
 		if _, err := tc.cfg.withDefaults(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// The in-process Kubernetes components share one registry, scraped once:
+// each series gets its component's job, and the large unused histogram
+// buckets are not stored while their _sum and _count are.
+func TestKubernetesRegistryScrapedOnceWithJobsByMetric(t *testing.T) {
+	shared := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `kubelet_running_pods 3
+prober_probe_total{result="successful"} 7
+scheduler_pending_pods{queue="active"} 0
+kubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7e9
+apiserver_storage_objects{resource="pods"} 12
+etcd_request_duration_seconds_bucket{le="0.1",operation="get",type="pods"} 4
+etcd_request_duration_seconds_bucket{le="+Inf",operation="get",type="pods"} 5
+etcd_request_duration_seconds_sum{operation="get",type="pods"} 0.2
+etcd_request_duration_seconds_count{operation="get",type="pods"} 5
+`)
+	}))
+	defer shared.Close()
+	target := ApplianceTargets("edge-1", "", 6443, TLSFiles{})[0]
+	target.URL, target.TLS = shared.URL+"/metrics", nil
+	tm := startMonitor(t, Config{Targets: []Target{target}}, Deps{})
+	eventually(t, "the shared registry to be scraped", func() bool { return len(tm.query(t, `apiserver_storage_objects`)) == 1 })
+	tests := []struct {
+		query string
+		want  int
+	}{
+		{`kubelet_running_pods{job="kubelet", node="edge-1"}`, 1},
+		{`prober_probe_total{job="kubelet"}`, 1},
+		{`scheduler_pending_pods{job="kube-scheduler"}`, 1},
+		{`kubeproxy_sync_proxy_rules_last_timestamp_seconds{job="kube-proxy"}`, 1},
+		{`apiserver_storage_objects{job="apiserver"}`, 1},
+		{`up{job="apiserver"}`, 1},
+		{`etcd_request_duration_seconds_bucket`, 0},
+		{`etcd_request_duration_seconds_count{job="apiserver"}`, 1},
+		{`etcd_request_duration_seconds_sum{job="apiserver"}`, 1},
+		{`{__name__=~".+", job="kubernetes"}`, 0},
+	}
+	for _, tt := range tests {
+		if got := len(tm.query(t, tt.query)); got != tt.want {
+			t.Errorf("%s: %d series, want %d", tt.query, got, tt.want)
 		}
 	}
 }

@@ -141,6 +141,18 @@ type Target struct {
 	SampleLimit int
 	// Interval overrides Config.ScrapeInterval for this target.
 	Interval time.Duration
+	// JobByMetric sets the job label of the series whose metric name
+	// matches a rule's regex (first match wins), for a target that serves
+	// the metrics of several components.
+	JobByMetric []JobRule
+	// DropMetrics is a regex of metric names not stored.
+	DropMetrics string
+}
+
+// JobRule gives series whose metric name matches Regex the job Job.
+type JobRule struct {
+	Regex string
+	Job   string
 }
 
 // Deps are what the appliance hands to monitoring at construction.
@@ -229,6 +241,19 @@ func (c Config) withDefaults() (Config, error) {
 		if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("targets[%d] (%s): URL must be http(s)://host:port/path, got %q", i, t.Name, t.URL))
 		}
+		for _, re := range append([]string{t.DropMetrics}, jobRuleRegexes(t.JobByMetric)...) {
+			if _, err := regexp.Compile("^(?:" + re + ")$"); err != nil {
+				errs = append(errs, fmt.Errorf("targets[%d] (%s): bad metric name regex %q: %v", i, t.Name, re, err))
+			}
+		}
 	}
 	return c, errors.Join(errs...)
+}
+
+func jobRuleRegexes(rules []JobRule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, r.Regex)
+	}
+	return out
 }

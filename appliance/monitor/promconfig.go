@@ -57,6 +57,7 @@ type promScrape struct {
 	StaticConfigs         []promStatic        `json:"static_configs,omitempty"`
 	KubernetesSDConfigs   []map[string]string `json:"kubernetes_sd_configs,omitempty"`
 	RelabelConfigs        []promRelabel       `json:"relabel_configs,omitempty"`
+	MetricRelabelConfigs  []promRelabel       `json:"metric_relabel_configs,omitempty"`
 }
 
 type promRelabel struct {
@@ -184,6 +185,16 @@ func targetScrapeConfig(c *Config, t Target) (promScrape, error) {
 	// metrics_path as a label tells /metrics, /metrics/cadvisor and
 	// /metrics/resource of one kubelet apart, as kube-prometheus does.
 	sc.RelabelConfigs = append(sc.RelabelConfigs, promRelabel{TargetLabel: "metrics_path", Replacement: ptr(u.Path)})
+	if t.DropMetrics != "" {
+		sc.MetricRelabelConfigs = append(sc.MetricRelabelConfigs, promRelabel{SourceLabels: []string{"__name__"}, Regex: t.DropMetrics, Action: "drop"})
+	}
+	// Later rules would overwrite earlier ones, so they are applied in
+	// reverse: the first matching rule is the last to write.
+	for i := len(t.JobByMetric) - 1; i >= 0; i-- {
+		r := t.JobByMetric[i]
+		sc.MetricRelabelConfigs = append(sc.MetricRelabelConfigs, promRelabel{SourceLabels: []string{"__name__"}, Regex: r.Regex,
+			TargetLabel: "job", Replacement: ptr(r.Job), Action: "replace"})
+	}
 	return sc, nil
 }
 

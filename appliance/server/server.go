@@ -62,6 +62,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer release()
 
+	if cfg.PprofListen != "" {
+		if err := servePprof(ctx, log, cfg.PprofListen); err != nil {
+			return err
+		}
+	}
+
 	svcIP, err := kube.APIServiceIP(cfg.ServiceCIDR)
 	if err != nil {
 		return err
