@@ -132,12 +132,27 @@ webui/dist/index.html: webui/node_modules/.package-lock.json $(WEBUI_SOURCES)
 .PHONY: webui
 webui: webui/dist/index.html
 
-# Always handed to go build, whose own cache makes an unchanged build cheap.
-.PHONY: bin/outpost
-bin/outpost: assets webui
+# bin/outpost is what ships: a small stub followed by the program
+# zstd-compressed; on each run the stub execs the program, unpacking it to
+# /var/cache/outpost first when it is not there (appliance/selfextract).
+# The program and the stub are always handed to go build (its cache makes
+# that cheap) and replace the previous file only when they differ, so
+# packing reruns only when one changed.
+PROGRAM := $(OUTPUT)/outpost-program
+STUB    := $(OUTPUT)/outpost-stub
+.PHONY: FORCE
+$(PROGRAM): assets webui FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -tags "$(OUTPOST_TAGS)" \
 		-ldflags "-s -w -X github.com/outpost-platform/outpost/appliance/version.Outpost=$(VERSION) $(COMPONENT_LDFLAGS)" \
-		-o $@ ./cmd/outpost
+		-o $@.new ./cmd/outpost
+	cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+$(STUB): FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@.new ./cmd/outpost-stub
+	cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+bin/outpost: $(PROGRAM) $(STUB)
+	@mkdir -p bin
+	$(STUB) pack $@ $(STUB) $(PROGRAM)
+	@ls -l $(PROGRAM) $@ | awk '{printf "%-28s %6.1f MB\n", $$NF, $$5/1e6}'
 
 ## ---- tests and benchmarks ------------------------------------------------
 

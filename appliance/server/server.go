@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,6 +161,14 @@ func Run(ctx context.Context, opts Options) error {
 	if err := kube.SetCAdvisorContainerdSocket(cd.Socket()); err != nil {
 		return err
 	}
+	// The kubelet starts after the controller-manager has built its
+	// controllers: upstream's CSI volume plugin keeps its node-info manager
+	// in a process-wide variable that every Init overwrites, and the
+	// controller-manager's (which has no node name) replacing the
+	// kubelet's made the kubelet fail "CSINode: resource name may not be
+	// empty" and exit the whole process after 140 s.
+	cmPort, _ := cmFlags.Get("secure-port")
+	waitControllersBuilt(ctx, log, cmPort, start)
 	kube.Start(ctx, log, kube.Kubelet, kubeletFlags.Args(), s.exited)
 
 	// Pod networking: the node's pod CIDR is assigned by the
@@ -285,6 +296,34 @@ func (s *supervisor) waitChan(ctx context.Context, what string, ch <-chan struct
 	case err := <-s.exited:
 		return fmt.Errorf("waiting for %s: %w", what, err)
 	}
+}
+
+// waitControllersBuilt waits until the controller-manager's /healthz lists
+// its controllers' checks, which it registers once every controller is
+// built. After 60 s it gives up with a warning, so a controller-manager
+// configured in an unexpected way delays the node but never stops it.
+func waitControllersBuilt(ctx context.Context, log *slog.Logger, port string, start time.Time) {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		// Loopback, self-signed serving certificate; /healthz is public.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer hc.CloseIdleConnections()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := hc.Get("https://127.0.0.1:" + port + "/healthz?verbose"); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if strings.Contains(string(body), "-controller ok") {
+				log.Info("component ready", "component", kube.ControllerManager, "since_start", time.Since(start).Round(time.Millisecond))
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	log.Warn("kube-controller-manager did not list its controllers within 60s; starting the kubelet anyway", "port", port)
 }
 
 func apiserverReady(ctx context.Context, client kubernetes.Interface) bool {
