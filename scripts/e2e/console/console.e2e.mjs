@@ -217,11 +217,21 @@ try {
       await page.getByTestId('log-state').filter({ hasText: /live|ended/ }).waitFor({ timeout: 60000 });
       await page.locator('[data-testid="log-lines"] div').first().waitFor({ timeout: 60000 });
       await shot('logs');
-      const download = page.waitForEvent('download');
-      await page.getByTestId('log-download').click();
-      const file = await download;
+      // Chromium cancels transfers with ERR_NETWORK_CHANGED when a pod's
+      // veth appears on this host (the scale-up above); retry like goto.
       const path = join(artifacts, 'web.log');
-      await file.saveAs(path);
+      for (let i = 0; ; i++) {
+        const download = page.waitForEvent('download');
+        await page.getByTestId('log-download').click();
+        const file = await download;
+        try {
+          await file.saveAs(path);
+          break;
+        } catch (err) {
+          if (i >= 5 || !/canceled|NETWORK_CHANGED/.test(String(err) + String(await file.failure()))) throw err;
+          await page.waitForTimeout(1000);
+        }
+      }
       assert(readFileSync(path, 'utf8').length > 0, 'downloaded log is empty');
     });
   } else {
