@@ -144,6 +144,37 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log.Info("component ready", "component", kube.APIServer, "since_start", time.Since(start).Round(time.Millisecond))
 
+	// Add-ons are applied as soon as the apiserver answers, so their pods
+	// are waiting for the node the moment it registers.
+	s.goRun("add-ons", func() error {
+		corednsRef, err := node.SystemImageRef(sysImages, "coredns")
+		if err != nil {
+			return err
+		}
+		metricsRef, err := node.SystemImageRef(sysImages, "metrics-server")
+		if err != nil {
+			return err
+		}
+		values := addons.Values{ClusterDomain: cfg.ClusterDomain, ClusterDNS: cfg.ClusterDNS,
+			CoreDNSImage: corednsRef, MetricsServerImage: metricsRef}
+		var enabled, disabled []string
+		for _, a := range []struct{ addon, component string }{
+			{"coredns", config.ComponentCoreDNS},
+			{"metrics-server", config.ComponentMetricsServer},
+			{"monitoring-rbac", config.ComponentMonitoring},
+		} {
+			if cfg.Disabled(a.component) {
+				disabled = append(disabled, a.addon)
+			} else {
+				enabled = append(enabled, a.addon)
+			}
+		}
+		if err := addons.Apply(ctx, log, restCfg, enabled, values); err != nil {
+			return err
+		}
+		return addons.Remove(ctx, log, restCfg, disabled, values)
+	})
+
 	cmFlags, schedFlags, proxyFlags := kube.ControllerManagerFlags(kc), kube.SchedulerFlags(kc), kube.KubeProxyFlags(kc)
 	kube.Start(ctx, log, kube.ControllerManager, cmFlags.Args(), s.exited)
 	kube.Start(ctx, log, kube.Scheduler, schedFlags.Args(), s.exited)
@@ -183,35 +214,6 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		log.Info("pod network configured", "podCIDR", podCIDR, "since_start", time.Since(start).Round(time.Millisecond))
 		return nil
-	})
-
-	s.goRun("add-ons", func() error {
-		corednsRef, err := node.SystemImageRef(sysImages, "coredns")
-		if err != nil {
-			return err
-		}
-		metricsRef, err := node.SystemImageRef(sysImages, "metrics-server")
-		if err != nil {
-			return err
-		}
-		values := addons.Values{ClusterDomain: cfg.ClusterDomain, ClusterDNS: cfg.ClusterDNS,
-			CoreDNSImage: corednsRef, MetricsServerImage: metricsRef}
-		var enabled, disabled []string
-		for _, a := range []struct{ addon, component string }{
-			{"coredns", config.ComponentCoreDNS},
-			{"metrics-server", config.ComponentMetricsServer},
-			{"monitoring-rbac", config.ComponentMonitoring},
-		} {
-			if cfg.Disabled(a.component) {
-				disabled = append(disabled, a.addon)
-			} else {
-				enabled = append(enabled, a.addon)
-			}
-		}
-		if err := addons.Apply(ctx, log, restCfg, enabled, values); err != nil {
-			return err
-		}
-		return addons.Remove(ctx, log, restCfg, disabled, values)
 	})
 
 	if err := svc.start(ctx, s, cfg, certs, restCfg, client); err != nil {
