@@ -81,12 +81,7 @@ func Render(name string, v Values) ([]*unstructured.Unstructured, error) {
 // retrying while the apiserver is still registering API groups (the
 // APIService kind appears a moment after /readyz).
 func Apply(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []string, v Values) error {
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("applying add-ons: %w", err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	dyn, err := dynamic.NewForConfig(cfg)
+	c, err := newClients(cfg)
 	if err != nil {
 		return fmt.Errorf("applying add-ons: %w", err)
 	}
@@ -96,7 +91,7 @@ func Apply(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []stri
 			return err
 		}
 		for _, obj := range objs {
-			if err := applyWithRetry(ctx, dyn, mapper, obj); err != nil {
+			if err := c.applyWithRetry(ctx, obj); err != nil {
 				return fmt.Errorf("applying add-on %q: %s %s: %w", name, obj.GetKind(), obj.GetName(), err)
 			}
 		}
@@ -110,12 +105,7 @@ func Apply(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []stri
 // component leaves nothing of it in the cluster. Objects of the same name
 // that a user created are left alone.
 func Remove(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []string, v Values) error {
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("removing add-ons: %w", err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	dyn, err := dynamic.NewForConfig(cfg)
+	c, err := newClients(cfg)
 	if err != nil {
 		return fmt.Errorf("removing add-ons: %w", err)
 	}
@@ -126,16 +116,11 @@ func Remove(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []str
 		}
 		removed := 0
 		for _, obj := range objs {
-			gvk := obj.GroupVersionKind()
-			mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			ri, err := c.resourceOf(obj)
 			if meta.IsNoMatchError(err) {
 				continue // the kind is not served, so no such object exists
 			} else if err != nil {
 				return fmt.Errorf("removing add-on %q: %w", name, err)
-			}
-			var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
-			if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-				ri = dyn.Resource(mapping.Resource).Namespace(obj.GetNamespace())
 			}
 			live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
@@ -159,7 +144,39 @@ func Remove(ctx context.Context, log *slog.Logger, cfg *rest.Config, names []str
 	return nil
 }
 
-func applyWithRetry(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.DeferredDiscoveryRESTMapper, obj *unstructured.Unstructured) error {
+// clients reach any kind the add-ons use.
+type clients struct {
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+	dyn    dynamic.Interface
+}
+
+func newClients(cfg *rest.Config) (*clients, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &clients{mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), dyn: dyn}, nil
+}
+
+// resourceOf returns the client of obj's kind, in its namespace if the kind
+// is namespaced.
+func (c *clients) resourceOf(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := obj.GroupVersionKind()
+	mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return c.dyn.Resource(mapping.Resource).Namespace(obj.GetNamespace()), nil
+	}
+	return c.dyn.Resource(mapping.Resource), nil
+}
+
+func (c *clients) applyWithRetry(ctx context.Context, obj *unstructured.Unstructured) error {
 	var lastErr error
 	for attempt := 0; attempt < 60; attempt++ {
 		if attempt > 0 {
@@ -169,11 +186,10 @@ func applyWithRetry(ctx context.Context, dyn dynamic.Interface, mapper *restmapp
 			case <-time.After(500 * time.Millisecond):
 			}
 		}
-		gvk := obj.GroupVersionKind()
-		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		ri, err := c.resourceOf(obj)
 		if err != nil {
 			if meta.IsNoMatchError(err) {
-				mapper.Reset()
+				c.mapper.Reset()
 			}
 			lastErr = err
 			continue
@@ -181,10 +197,6 @@ func applyWithRetry(ctx context.Context, dyn dynamic.Interface, mapper *restmapp
 		data, err := obj.MarshalJSON()
 		if err != nil {
 			return err
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
-		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-			ri = dyn.Resource(mapping.Resource).Namespace(obj.GetNamespace())
 		}
 		force := true
 		_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: fieldManager, Force: &force})
