@@ -16,6 +16,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Shims are counted by name below, so another cluster's pods would be
+# measured as ours.
+if pgrep -f "containerd-shim-runc-v2.*-namespace k8s.io" >/dev/null; then
+  echo "containerd shims of another cluster are running; run outpost reset for it first" >&2
+  exit 1
+fi
+
 now() { date +%s.%N; }
 start=$(now)
 "$bin" server --data-dir "$data" --config /dev/null --node-name bench >"$log" 2>&1 &
