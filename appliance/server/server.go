@@ -220,6 +220,16 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 
+	// Start-up touched pages of the program that are not needed again:
+	// every component's initialisation, the embedded binaries and images
+	// read while extracting (≈ 100 MB of resident memory otherwise).
+	fsutil.TrimExecutablePagesAfter(ctx, time.Minute, func(dropped int64, err error) {
+		if err != nil {
+			log.Warn("could not release the program's start-up pages", "err", err)
+			return
+		}
+		log.Info("released the program's start-up pages", "resident_MB", dropped>>20)
+	})
 	log.Info("outpost server started", "node", cfg.NodeName, "ip", cfg.NodeIP,
 		"kubeconfig", filepath.Join(cfg.DataDir, "kubeconfig"), "since_start", time.Since(start).Round(time.Millisecond))
 	select {

@@ -27,10 +27,10 @@ import (
 
 	"github.com/outpost-platform/outpost/appliance/console"
 	"github.com/outpost-platform/outpost/appliance/console/audit"
-	"github.com/outpost-platform/outpost/appliance/kube/kubetest"
 	"github.com/outpost-platform/outpost/appliance/console/identity"
 	"github.com/outpost-platform/outpost/appliance/console/kube"
 	"github.com/outpost-platform/outpost/appliance/console/tenancy"
+	"github.com/outpost-platform/outpost/appliance/kube/kubetest"
 	"github.com/outpost-platform/outpost/appliance/state"
 )
 

@@ -36,9 +36,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/outpost-platform/outpost/appliance/console"
-	"github.com/outpost-platform/outpost/appliance/kube/kubetest"
 	"github.com/outpost-platform/outpost/appliance/console/identity"
 	"github.com/outpost-platform/outpost/appliance/console/tenancy"
+	"github.com/outpost-platform/outpost/appliance/kube/kubetest"
 	"github.com/outpost-platform/outpost/appliance/state"
 )
 
