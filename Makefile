@@ -151,7 +151,7 @@ $(STUB): FORCE
 	cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 bin/outpost: $(PROGRAM) $(STUB)
 	@mkdir -p bin
-	$(STUB) pack $@ $(STUB) $(PROGRAM)
+	$(STUB) pack $@ $(PROGRAM)
 	@ls -l $(PROGRAM) $@ | awk '{printf "%-28s %6.1f MB\n", $$NF, $$5/1e6}'
 
 ## ---- tests and benchmarks ------------------------------------------------

@@ -164,16 +164,7 @@ func (u *uploads) setState(ctx context.Context, id, state, message string, resul
 // run imports completed uploads one after the other, and on start resumes
 // imports that a restart interrupted (the importer is idempotent).
 func (u *uploads) run(ctx context.Context, s *Console) {
-	rows, err := u.db.QueryContext(ctx, `SELECT id FROM console_uploads WHERE state=?`, uploadImporting)
-	if err == nil {
-		var ids []string
-		for rows.Next() {
-			var id string
-			if rows.Scan(&id) == nil {
-				ids = append(ids, id)
-			}
-		}
-		rows.Close()
+	if ids, err := u.ids(ctx, `SELECT id FROM console_uploads WHERE state=?`, uploadImporting); err == nil {
 		for _, id := range ids {
 			select {
 			case u.queue <- id:
@@ -196,6 +187,24 @@ func (u *uploads) run(ctx context.Context, s *Console) {
 	}
 }
 
+// ids returns the upload ids a query selects.
+func (u *uploads) ids(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := u.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // abandonedAfter is how long an unfinished upload keeps its partial file
 // for a resume before the space is given back.
 const abandonedAfter = 7 * 24 * time.Hour
@@ -203,20 +212,12 @@ const abandonedAfter = 7 * 24 * time.Hour
 // dropAbandoned cancels uploads that received nothing for abandonedAfter
 // and deletes their partial files.
 func (u *uploads) dropAbandoned(ctx context.Context, s *Console) {
-	rows, err := u.db.QueryContext(ctx, `SELECT id FROM console_uploads WHERE state=? AND updated_at<?`,
+	ids, err := u.ids(ctx, `SELECT id FROM console_uploads WHERE state=? AND updated_at<?`,
 		uploadReceiving, u.now().Add(-abandonedAfter).UnixMilli())
 	if err != nil {
 		s.log.Warn("finding abandoned uploads", "err", err)
 		return
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if rows.Scan(&id) == nil {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
 	for _, id := range ids {
 		if err := u.setState(ctx, id, uploadCanceled, "Abandoned: nothing was received for 7 days.", nil); err != nil {
 			s.log.Warn("canceling abandoned upload", "upload", id, "err", err)

@@ -15,14 +15,6 @@ import (
 	"github.com/outpost-platform/outpost/appliance/monitor/settings"
 )
 
-// AlertingConfig is the user-settable alerting section (YAML key
-// `alerting:`): grouping and receivers.
-type AlertingConfig = settings.Alerting
-
-// RemoteWriteConfig is one remote_write target (YAML key
-// `monitoring-remote-write:`).
-type RemoteWriteConfig = settings.RemoteWrite
-
 // Defaults of Config.
 const (
 	DefaultScrapeInterval = 15 * time.Second
@@ -73,9 +65,9 @@ type Config struct {
 	// changes. Default 30s.
 	RuleReloadInterval time.Duration
 	// Alerting is the YAML alerting section.
-	Alerting AlertingConfig
+	Alerting settings.Alerting
 	// RemoteWrite lists external receivers of every sample.
-	RemoteWrite []RemoteWriteConfig
+	RemoteWrite []settings.RemoteWrite
 	// Targets are the HTTP(S) endpoints to scrape besides the in-process
 	// ones (see ApplianceTargets).
 	Targets []Target

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/outpost-platform/outpost/appliance/fsutil"
 )
 
 // minKernel is the oldest kernel Kubernetes 1.37 supports (4.19 LTS).
@@ -104,29 +106,9 @@ func parseMountinfo(text string) []mount {
 		if len(f) < 5 || len(g) < 3 {
 			continue
 		}
-		mounts = append(mounts, mount{point: unescapeMountPath(f[4]), fsType: g[0], super: g[2]})
+		mounts = append(mounts, mount{point: fsutil.UnescapeOctal(f[4]), fsType: g[0], super: g[2]})
 	}
 	return mounts
-}
-
-// unescapeMountPath undoes the \NNN octal escaping that mountinfo applies to
-// spaces, tabs, newlines and backslashes.
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // cgroupV1Needed are the v1 controllers the kubelet and runc need.

@@ -22,9 +22,6 @@ const (
 	trailerSize = 128
 	// EnvBinDir overrides where the program is unpacked.
 	EnvBinDir = "OUTPOST_BIN_DIR"
-	// EnvPacked is set for the unpacked program to the path of the packed
-	// file it came from, so it can tell users which file they ran.
-	EnvPacked = "OUTPOST_PACKED_BINARY"
 	// programName is the unpacked file's name: it is what ps shows.
 	programName = "outpost"
 )
@@ -235,7 +232,8 @@ func removeOthers(dir, keep string) {
 
 // Main is the stub's main: with a payload it unpacks (first run) and execs
 // the program with the same arguments; a bare stub called as
-// "pack OUT STUB PROGRAM" writes a packed file (the build uses it).
+// "pack OUT PROGRAM" writes itself followed by PROGRAM to OUT (the build
+// uses it).
 func Main() {
 	exe, err := os.Executable()
 	if err == nil {
@@ -250,8 +248,8 @@ func Main() {
 	}
 	program, err := Unpack(exe, dir)
 	if errors.Is(err, ErrNoPayload) {
-		if len(os.Args) == 5 && os.Args[1] == "pack" {
-			if err := packFiles(os.Args[2], os.Args[3], os.Args[4]); err != nil {
+		if len(os.Args) == 4 && os.Args[1] == "pack" {
+			if err := packFiles(os.Args[2], exe, os.Args[3]); err != nil {
 				fail(err)
 			}
 			return
@@ -261,8 +259,7 @@ func Main() {
 	if err != nil {
 		fail(err)
 	}
-	env := append(os.Environ(), EnvPacked+"="+exe)
-	fail(syscall.Exec(program, append([]string{os.Args[0]}, os.Args[1:]...), env))
+	fail(syscall.Exec(program, os.Args, os.Environ()))
 }
 
 func packFiles(out, stub, program string) error {

@@ -38,7 +38,7 @@ func packed(t *testing.T) (path string, program []byte) {
 		t.Fatal(err)
 	}
 	path = filepath.Join(t.TempDir(), "outpost")
-	out, err := exec.Command(stub, "pack", path, stub, "/bin/echo").CombinedOutput()
+	out, err := exec.Command(stub, "pack", path, "/bin/echo").CombinedOutput()
 	if err != nil {
 		t.Fatalf("pack: %v\n%s", err, out)
 	}
